@@ -1,0 +1,1 @@
+"""shortlink: a small URL-shortener API."""

@@ -1,0 +1,56 @@
+"""Run the service: ``python -m shortlink`` (or the ``shortlink`` console script)."""
+
+import logging
+import sys
+
+import uvicorn
+from pydantic import ValidationError
+
+from shortlink.app import StartupError, create_app
+from shortlink.settings import Settings
+
+# Below Docker's default 10 s stop timeout, so in-flight requests end and the database closes
+# before a SIGKILL could arrive.
+GRACEFUL_SHUTDOWN_SECONDS = 5
+
+log = logging.getLogger("shortlink")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        stream=sys.stdout,
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+
+
+def main() -> int:
+    configure_logging("info")
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"SHORTLINK_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors()
+        )
+        log.error("invalid settings: %s", problems)
+        return 2
+    configure_logging(settings.log_level)
+    try:
+        app = create_app(settings)
+    except StartupError as error:
+        log.error("cannot start: %s", error)
+        return 1
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

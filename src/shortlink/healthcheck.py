@@ -1,0 +1,20 @@
+"""Exit 0 when the local service answers ``/healthz``: a probe for supervisors with no curl."""
+
+import sys
+import urllib.request
+
+from shortlink.settings import Settings
+
+
+def main() -> int:
+    url = f"http://127.0.0.1:{Settings().port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return 0 if response.status == 200 else 1
+    except OSError as error:
+        print(f"healthcheck: {url}: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
