@@ -28,6 +28,9 @@ ENV UV_COMPILE_BYTECODE=1 \
     NETRC=/run/secrets/netrc
 # SSL_CERT_FILE and NETRC above point at build secrets mounted only while uv runs: a proxy's CA
 # bundle and a private index's credentials. uv ignores them when absent.
+# Set by `nox -s build` to the last commit's time: Python then writes hash-based bytecode, so
+# two builds of one commit produce the same files (BuildKit also dates the image with it).
+ARG SOURCE_DATE_EPOCH
 WORKDIR /app
 # Dependencies alone first: this layer is reused until uv.lock changes. Lock and project file
 # are bind-mounted, not copied; downloads stay in a cache mount, outside every layer.
@@ -38,11 +41,14 @@ RUN --mount=from=uv,source=/uv,target=/bin/uv \
     --mount=type=secret,id=ca-bundle,required=false \
     --mount=type=secret,id=netrc,required=false \
     uv sync --locked --no-install-project --no-editable --no-dev
-# Then the project: non-editable, so the venv holds it and the source tree can stay behind.
-COPY pyproject.toml uv.lock README.md ./
-COPY src ./src
+# Then the project, non-editable: the venv holds it and the source tree stays behind. Bind
+# mounts keep the context's file times, which uv records: a layer that copied them would not.
 RUN --mount=from=uv,source=/uv,target=/bin/uv \
     --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=bind,source=uv.lock,target=uv.lock \
+    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
+    --mount=type=bind,source=README.md,target=README.md \
+    --mount=type=bind,source=src,target=src \
     --mount=type=secret,id=ca-bundle,required=false \
     --mount=type=secret,id=netrc,required=false \
     uv sync --locked --no-editable --no-dev
@@ -51,12 +57,14 @@ FROM ${PYTHON_IMAGE} AS runtime
 ARG APP_UID
 # The app's user: no login shell, no home. /data is its only writable place, group 0 and
 # group-writable so an arbitrary uid in group 0 (OpenShift's convention) can write it too.
+# No setuid/setgid programs (su, passwd, mount...): nothing in the image can gain privileges.
 RUN groupadd --gid "${APP_UID}" app \
     && useradd --no-log-init --uid "${APP_UID}" --gid app \
        --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin app \
     && mkdir /data \
     && chown "${APP_UID}:0" /data \
-    && chmod 0770 /data
+    && chmod 0770 /data \
+    && find / -xdev -perm /6000 -type f -exec chmod a-s {} +
 # Only the virtual environment: no uv, no sources, no caches. Root-owned: the app cannot
 # rewrite its own code.
 COPY --from=builder /app/.venv /app/.venv

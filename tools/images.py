@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 BASE_IMAGES_SETTING = "SHORTLINK_BASE_IMAGES"
 BASE_IMAGE_MODES = ("auto", "official", "standin")
+# Written by `nox -s build` next to the image: the optimized image's bill of materials.
+SBOM = ROOT / "build" / "sbom" / "shortlink-optimized.cdx.json"
 
 
 class ImageToolError(RuntimeError):
@@ -147,12 +149,15 @@ def build_metadata(root: Path = ROOT) -> dict[str, str]:
         done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
         return done.stdout.strip() if done.returncode == 0 else ""
 
-    return {
+    metadata = {
         "VERSION": version,
         "REVISION": git("rev-parse", "HEAD") or "unknown",
         "CREATED": git("log", "-1", "--format=%cI") or "unknown",
         "SOURCE_URL": git("remote", "get-url", "origin") or "unknown",
     }
+    # BuildKit dates the image and its history with it; Python writes hash-based bytecode.
+    epoch = git("log", "-1", "--format=%ct")
+    return metadata | ({"SOURCE_DATE_EPOCH": epoch} if epoch else {})
 
 
 def build(
@@ -165,15 +170,24 @@ def build(
     secrets: dict[str, Path] | None = None,
     no_cache: bool = False,
     quiet: bool = False,
+    filesystem_tar: Path | None = None,
 ) -> float:
-    """Build ``image`` from ``context``; return the wall-clock seconds it took."""
+    """Build ``image`` from ``context``; return the wall-clock seconds it took.
+
+    With ``filesystem_tar``, the final filesystem is written there, its file times clamped to
+    SOURCE_DATE_EPOCH, instead of loading an image.
+    """
     declared = image.declared_args(context)
     args = {name: bases[default] for name, default in image.base_images().items()}
     args |= {k: v for k, v in build_metadata(context).items() if k in declared}
     args |= build_args or {}
     all_secrets = {"ca-bundle": CA_BUNDLE} if CA_BUNDLE.is_file() else {}
     all_secrets |= secrets or {}
-    command = ["docker", "buildx", "build", "--load", "--tag", tag or image.tag]
+    command = ["docker", "buildx", "build"]
+    if filesystem_tar:
+        command += [f"--output=type=tar,dest={filesystem_tar},rewrite-timestamp=true"]
+    else:
+        command += ["--load", "--tag", tag or image.tag]
     command += ["--file", str(context / image.dockerfile)]
     command += [f"--build-arg={name}={value}" for name, value in args.items()]
     command += [f"--secret=id={name},src={path}" for name, path in all_secrets.items()]
@@ -186,6 +200,29 @@ def build(
         detail = done.stderr.strip()[-3000:] if quiet else "see the build output above"
         raise ImageToolError(f"building {tag or image.tag} failed: {detail}")
     return seconds
+
+
+def write_sbom(destination: Path) -> None:
+    """A CycloneDX SBOM of what the runtime venv installs: uv.lock without dev dependencies."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            "uv",
+            "export",
+            "--format",
+            "cyclonedx1.5",
+            "--preview-features",
+            "sbom-export",
+            "--locked",
+            "--no-dev",
+            "--no-editable",
+            "--quiet",
+            "--output-file",
+            str(destination),
+        ],
+        cwd=ROOT,
+        check=True,
+    )
 
 
 def megabytes(size: int) -> str:

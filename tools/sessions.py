@@ -65,10 +65,12 @@ def build_images(session: nox.Session) -> None:
                     session.log(f"cold build {run + 1}/{runs} of {image.tag}")
                     images.docker("builder", "prune", "--all", "--force")
                 seconds[image.tag].append(images.build(image, bases, no_cache=record, quiet=record))
+        images.write_sbom(images.SBOM)
     used = ", ".join(f"{official} -> {standin}" for official, standin in bases.items())
     setup = f"Docker engine {engine}; base images ({mode}): {used}; {report.machine()}"
     table = results_table(seconds, cold=record)
     print(f"{setup}\n\n{table}")
+    session.log(f"SBOM of {images.OPTIMIZED.tag}: {images.SBOM.relative_to(images.ROOT)}")
     if record:
         measured = f"Measured by `nox -s build -- --record` on {report.today()}. {setup}."
         report.replace_section("build-results", f"{measured}\n\n{table}")

@@ -1,5 +1,6 @@
 """Links stored in one SQLite file; every write is committed before the call returns."""
 
+import os
 import secrets
 import sqlite3
 import string
@@ -51,12 +52,19 @@ class Store:
         self.path = data_dir / DATABASE_NAME
         try:
             data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(
+                f"cannot create the data folder {data_dir}: {error.strerror}"
+            ) from error
+        if not os.access(data_dir, os.W_OK | os.X_OK):
+            raise StoreError(f"the data folder {data_dir} is not writable by uid {os.getuid()}")
+        try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             # FULL syncs the WAL on every commit: a 201 survives power loss, not only a kill.
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(SCHEMA)
-        except (OSError, sqlite3.Error) as error:
+        except sqlite3.Error as error:
             raise StoreError(f"cannot open the database {self.path}: {error}") from error
         self._lock = threading.Lock()
 

@@ -3,9 +3,12 @@
 import http.client
 import json
 import subprocess
+import tarfile
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 import testinfra
@@ -64,19 +67,21 @@ class Container:
         return done.stdout + done.stderr
 
 
-def start_container(tag: str, *run_args: str) -> Container:
-    """``docker run`` an image with its port published on loopback; wait for /healthz."""
+def try_start(tag: str, *run_args: str) -> tuple[Container | None, str]:
+    """``docker run`` an image, its port published on loopback, until /healthz answers.
+
+    Returns the container, or None and its logs when it stopped or never answered.
+    """
     container_id = images.docker("run", "--detach", "--publish", "127.0.0.1::8000", *run_args, tag)
     container_id = container_id.strip()
-    address = images.docker("port", container_id, "8000/tcp").splitlines()[0]
-    container = Container(
-        container_id, int(address.rsplit(":", 1)[1]), testinfra.get_host(f"docker://{container_id}")
-    )
+    address = images.docker("port", container_id, "8000/tcp", check=False).splitlines()
+    port = int(address[0].rsplit(":", 1)[1]) if address else 0
+    container = Container(container_id, port, testinfra.get_host(f"docker://{container_id}"))
     deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
+    while port and time.monotonic() < deadline:
         try:
             if container.request("GET", "/healthz").status == 200:
-                return container
+                return container, ""
         except OSError:
             pass
         if not container.state()["Running"]:
@@ -84,7 +89,43 @@ def start_container(tag: str, *run_args: str) -> Container:
         time.sleep(0.2)
     logs = container.logs()
     remove_container(container)
-    pytest.fail(f"{tag} did not answer /healthz within {STARTUP_SECONDS} s:\n{logs}")
+    return None, logs
+
+
+def start_container(tag: str, *run_args: str) -> Container:
+    container, logs = try_start(tag, *run_args)
+    if container is None:
+        pytest.fail(f"{tag} did not answer /healthz within {STARTUP_SECONDS} s:\n{logs}")
+    return container
+
+
+def run_until_exit(tag: str, *run_args: str, seconds: float = 15) -> tuple[int | None, str]:
+    """Run a container in the foreground: its exit code (None: still running) and its output."""
+    name = f"shortlink-test-{uuid.uuid4().hex[:12]}"
+    try:
+        done = subprocess.run(
+            ["docker", "run", "--name", name, *run_args, tag],
+            capture_output=True,
+            text=True,
+            timeout=seconds,
+        )
+        return done.returncode, done.stdout + done.stderr
+    except subprocess.TimeoutExpired:
+        return None, f"still running after {seconds} s"
+    finally:
+        images.docker("rm", "--force", name, check=False)
+
+
+def wait_for_health(container: Container, seconds: float = 30) -> str | None:
+    """The HEALTHCHECK's verdict once it has one (None: the image has no HEALTHCHECK)."""
+    deadline = time.monotonic() + seconds
+    status = None
+    while time.monotonic() < deadline:
+        status = (container.state().get("Health") or {}).get("Status")
+        if status in ("healthy", "unhealthy", None):
+            return status
+        time.sleep(0.5)
+    return status
 
 
 def remove_container(container: Container) -> None:
@@ -133,3 +174,52 @@ def pool() -> Iterator[ContainerPool]:
 @pytest.fixture
 def container(pool: ContainerPool, image: images.Image) -> Container:
     return pool.get(image)
+
+
+@pytest.fixture
+def volume() -> Iterator[str]:
+    """A named volume for /data, removed afterwards."""
+    name = f"shortlink-test-{uuid.uuid4().hex[:12]}"
+    images.docker("volume", "create", name)
+    yield name
+    images.docker("volume", "rm", "--force", name, check=False)
+
+
+@pytest.fixture(scope="session")
+def filesystem(tmp_path_factory: pytest.TempPathFactory) -> Callable[[images.Image], Path]:
+    """The flattened filesystem of an image (``docker export``), made once per image."""
+    exported: dict[str, Path] = {}
+
+    def export(image: images.Image) -> Path:
+        if image.tag not in exported:
+            path = tmp_path_factory.mktemp("export") / f"{image.name}.tar"
+            container_id = images.docker("create", image.tag).strip()
+            try:
+                images.docker("export", "--output", str(path), container_id)
+            finally:
+                images.docker("rm", container_id, check=False)
+            exported[image.tag] = path
+        return exported[image.tag]
+
+    return export
+
+
+def members(archive: Path) -> Iterator[tarfile.TarInfo]:
+    with tarfile.open(archive) as tar:
+        yield from tar
+
+
+FIGURES: list[str] = []
+
+
+@pytest.fixture
+def figures() -> list[str]:
+    """Measurements a test wants shown at the end of the run, whatever its outcome."""
+    return FIGURES
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FIGURES:
+        terminalreporter.section("image measurements")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

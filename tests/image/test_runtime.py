@@ -6,7 +6,14 @@ import time
 
 from tools import images
 
-from .conftest import PYTHON_COMMAND, Container, per_image, remove_container, start_container
+from .conftest import (
+    PYTHON_COMMAND,
+    Container,
+    per_image,
+    remove_container,
+    start_container,
+    wait_for_health,
+)
 
 LOCATE_APP = (
     "import json, shortlink, sys; from shortlink.settings import Settings; "
@@ -25,6 +32,21 @@ def test_serves_health_and_round_trips_a_link_through_the_published_port(
     followed = container.request("GET", f"/{created.json()['code']}")
     assert followed.status == 307
     assert followed.headers["location"] == "https://example.com/round-trip"
+
+
+@per_image(optimized=True, baseline=True)
+def test_image_runs_the_code_of_this_checkout(
+    image: images.Image, container: Container, expected: bool
+) -> None:
+    python = PYTHON_COMMAND[image.name]
+    code = json.loads(container.host.check_output(f'{python} -c "{LOCATE_APP}"'))["code"]
+    sources = sorted((images.ROOT / "src" / "shortlink").glob("*.py"))
+    stale = [
+        path.name
+        for path in sources
+        if container.host.file(f"{code}/{path.name}").content_string != path.read_text()
+    ]
+    assert (sources and not stale) is expected, f"differs from the checkout: {stale}"
 
 
 @per_image(optimized=True, baseline=False)
@@ -55,13 +77,7 @@ def test_app_user_cannot_write_its_code_or_venv_but_can_write_data(
 
 @per_image(optimized=True, baseline=False)
 def test_healthcheck_reports_healthy(container: Container, expected: bool) -> None:
-    deadline = time.monotonic() + 30
-    status = None
-    while time.monotonic() < deadline:
-        status = (container.state().get("Health") or {}).get("Status")
-        if status in ("healthy", None):
-            break
-        time.sleep(0.5)
+    status = wait_for_health(container)
     assert (status == "healthy") is expected, f"health status: {status}"
 
 

@@ -117,7 +117,7 @@ def test_an_unreadable_token_file_stops_the_start(tmp_path: Path, data_dir: Path
 def test_a_data_dir_that_cannot_be_created_stops_the_start(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    with pytest.raises(StartupError, match="cannot open the database"):
+    with pytest.raises(StartupError, match="cannot create the data folder"):
         create_app(Settings(data_dir=blocker / "data", admin_token_file=None))
 
 
