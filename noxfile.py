@@ -16,12 +16,13 @@ nox.options.error_on_external_run = True
 
 @nox.session(python="3.13")
 def lint(session: nox.Session) -> None:
-    """ruff on the code; hadolint on both Dockerfiles (the baseline must have findings)."""
+    """ruff; hadolint on both Dockerfiles (the baseline must have findings); the CI files."""
     sessions.sync(session)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("hadolint", images.OPTIMIZED.dockerfile)
     sessions.expect_hadolint_findings(session, images.BASELINE.dockerfile)
+    sessions.validate_github_files(session)
 
 
 @nox.session(python="3.13")
@@ -43,3 +44,10 @@ def test(session: nox.Session) -> None:
     sessions.require_images(session)
     sessions.sync(session)
     session.run("pytest", "tests/unit", "tests/image", *session.posargs)
+
+
+@nox.session(python="3.13")
+def journey(session: nox.Session) -> None:
+    """Build and measure every step from the baseline to the Dockerfile; write docs/ and README."""
+    sessions.sync(session)
+    sessions.measure_journey(session)

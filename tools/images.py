@@ -42,6 +42,20 @@ class Image:
         return {k: v for k, v in self.declared_args().items() if k.endswith("_IMAGE")}
 
 
+@dataclass(frozen=True)
+class Build:
+    seconds: float
+    log: str
+
+    def cached(self, command: str) -> bool:
+        """Whether the RUN step whose command contains ``command`` came from the layer cache."""
+        steps = re.findall(r"^#(\d+) \[[^\]]*\] RUN (.*)$", self.log, re.MULTILINE)
+        numbers = {number for number, text in steps if command in text}
+        return bool(numbers) and all(
+            re.search(rf"^#{number} CACHED$", self.log, re.MULTILINE) for number in numbers
+        )
+
+
 OPTIMIZED = Image("optimized", "shortlink:optimized", "Dockerfile")
 BASELINE = Image("baseline", "shortlink:baseline", "Dockerfile.baseline")
 IMAGES = (OPTIMIZED, BASELINE)
@@ -105,14 +119,14 @@ def base_image_mode() -> str:
     return mode
 
 
-def resolve_base_images() -> tuple[str, dict[str, str]]:
+def resolve_base_images(wanted: tuple[Image, ...] = IMAGES) -> tuple[str, dict[str, str]]:
     """Which base images to build on: 'official' or 'standin', and official name -> image used.
 
     auto uses the official images when every one is present or can be pulled, stand-ins
     otherwise; SHORTLINK_BASE_IMAGES=official or =standin forces one.
     """
     mode = base_image_mode()
-    officials = sorted({ref for image in IMAGES for ref in image.base_images().values()})
+    officials = sorted({ref for image in wanted for ref in image.base_images().values()})
     if mode == "auto":
         reachable = all(image_exists(ref) or _pulls(ref) for ref in officials)
         mode = "official" if reachable else "standin"
@@ -128,7 +142,7 @@ def resolve_base_images() -> tuple[str, dict[str, str]]:
     for ref in officials:
         standin = standin_for(ref)
         if not standin.exists():
-            print(f"making stand-in {standin.name} for {ref} from Debian packages")
+            print(f"making stand-in {standin.name} for {ref}")
             try:
                 standin.make()
             except StandinError as error:
@@ -171,8 +185,8 @@ def build(
     no_cache: bool = False,
     quiet: bool = False,
     filesystem_tar: Path | None = None,
-) -> float:
-    """Build ``image`` from ``context``; return the wall-clock seconds it took.
+) -> Build:
+    """Build ``image`` from ``context``; return its wall-clock time (and log, when quiet).
 
     With ``filesystem_tar``, the final filesystem is written there, its file times clamped to
     SOURCE_DATE_EPOCH, instead of loading an image.
@@ -192,14 +206,14 @@ def build(
     command += [f"--build-arg={name}={value}" for name, value in args.items()]
     command += [f"--secret=id={name},src={path}" for name, path in all_secrets.items()]
     command += ["--no-cache"] if no_cache else []
-    command += ["--progress=quiet" if quiet else "--progress=plain", str(context)]
+    command += ["--progress=plain", str(context)]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=quiet, text=True)
     seconds = time.perf_counter() - started
     if done.returncode:
         detail = done.stderr.strip()[-3000:] if quiet else "see the build output above"
         raise ImageToolError(f"building {tag or image.tag} failed: {detail}")
-    return seconds
+    return Build(seconds, done.stderr if quiet else "")
 
 
 def write_sbom(destination: Path) -> None:

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import nox
 
-from tools import images, report
+from tools import images, journey, report
 
 # Cold builds are noisy (network, disk): the README reports the median of this many.
 COLD_RUNS = 3
@@ -34,6 +34,23 @@ def expect_hadolint_findings(session: nox.Session, dockerfile: str) -> None:
     if not found:
         session.error(f"{dockerfile} has no hadolint findings: the negative control is broken")
     session.log(f"{dockerfile} is bad on purpose; hadolint's expected findings:\n{found}")
+
+
+def validate_github_files(session: nox.Session) -> None:
+    """Check the workflow and Dependabot files against their schemas (vendored, offline).
+
+    actionlint would check more, but its PyPI package downloads its binary at install time,
+    which fails where only PyPI is reachable.
+    """
+    session.run(
+        "check-jsonschema",
+        "--builtin-schema",
+        "vendor.github-workflows",
+        ".github/workflows/ci.yml",
+    )
+    session.run(
+        "check-jsonschema", "--builtin-schema", "vendor.dependabot", ".github/dependabot.yml"
+    )
 
 
 @contextmanager
@@ -64,7 +81,8 @@ def build_images(session: nox.Session) -> None:
                 if record:
                     session.log(f"cold build {run + 1}/{runs} of {image.tag}")
                     images.docker("builder", "prune", "--all", "--force")
-                seconds[image.tag].append(images.build(image, bases, no_cache=record, quiet=record))
+                built = images.build(image, bases, no_cache=record, quiet=record)
+                seconds[image.tag].append(built.seconds)
         images.write_sbom(images.SBOM)
     used = ", ".join(f"{official} -> {standin}" for official, standin in bases.items())
     setup = f"Docker engine {engine}; base images ({mode}): {used}; {report.machine()}"
@@ -96,3 +114,17 @@ def results_table(seconds: dict[str, list[float]], cold: bool) -> str:
         f"{time_ratio:.1f}x faster (median of the per-run ratios)."
     )
     return "\n".join(lines)
+
+
+def measure_journey(session: nox.Session) -> None:
+    """``-- --runs N`` sets how many cold builds and starts each step's medians take."""
+    runs = (
+        int(session.posargs[session.posargs.index("--runs") + 1])
+        if "--runs" in session.posargs
+        else 3
+    )
+    with clear_errors(session):
+        engine = images.require_engine()
+        mode, results = journey.measure(runs, log=session.log)
+        print(journey.write(mode, results, engine))
+    session.log("docs/journey.md, docs/journey.svg and README.md updated")

@@ -4,6 +4,8 @@ Each stand-in carries a name of its own, never an official one: a user who later
 must not build on a stand-in by mistake. Recipes: ../shared/MACHINE.md, section 2.
 """
 
+import hashlib
+import re
 import shutil
 import subprocess
 import tempfile
@@ -12,6 +14,22 @@ from pathlib import Path
 
 SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
 SUITE = "trixie"
+# trixie's Python, for stand-ins of tags that name no version (`python`, `python:slim`).
+DEBIAN_PYTHON = "3.13"
+# What the official full `python` image has beyond slim: compilers, headers, VCS, fetchers.
+FULL_VARIANT_PACKAGES = [
+    "build-essential",
+    "curl",
+    "git",
+    "libbz2-dev",
+    "libffi-dev",
+    "libsqlite3-dev",
+    "libssl-dev",
+    "procps",
+    "python3-dev",
+    "wget",
+    "zlib1g-dev",
+]
 ENV_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # What the official slim and ubuntu images also leave out: docs (but copyright files), man
 # pages, locales, info.
@@ -22,6 +40,11 @@ DPKG_EXCLUDES = [
     "path-exclude=/usr/share/locale/*",
     "path-exclude=/usr/share/info/*",
 ]
+
+
+# Stand-ins carry the hash of this file: a changed recipe makes them again.
+LABEL = "shortlink.standin.recipe"
+RECIPE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 
 
 class StandinError(RuntimeError):
@@ -37,7 +60,20 @@ class Standin:
     kind: str
 
     def exists(self) -> bool:
-        return _image_exists(self.name)
+        """Made, and by this version of the recipes."""
+        label = subprocess.run(
+            [
+                "docker",
+                "image",
+                "inspect",
+                "--format",
+                f'{{{{index .Config.Labels "{LABEL}"}}}}',
+                self.name,
+            ],
+            capture_output=True,
+            text=True,
+        )
+        return label.returncode == 0 and label.stdout.strip() == RECIPE
 
     def make(self) -> None:
         {"python": _make_python, "os": _make_os, "uv": _make_uv}[self.kind](self)
@@ -45,7 +81,7 @@ class Standin:
 
 def standin_for(official: str) -> Standin:
     """The stand-in of an official base image named in a Dockerfile's ARG default."""
-    repository, _, tag = official.rpartition(":") if ":" in official else (official, "", "")
+    repository, _, tag = official.rpartition(":") if ":" in official else (official, "", "latest")
     short = repository.rsplit("/", 1)[-1]
     if short == "python":
         return Standin(official, f"shortlink-standin/python:{tag}", "python")
@@ -54,10 +90,6 @@ def standin_for(official: str) -> Standin:
     if short in ("ubuntu", "debian"):
         return Standin(official, f"shortlink-standin/generic-os:{SUITE}", "os")
     raise StandinError(f"no stand-in recipe for {official!r}")
-
-
-def _image_exists(name: str) -> bool:
-    return subprocess.run(["docker", "image", "inspect", name], capture_output=True).returncode == 0
 
 
 def _debian_mirror() -> str:
@@ -98,16 +130,43 @@ def _debootstrap_import(standin: Standin, packages: list[str], hooks: list[str],
         )
     if rootfs.returncode or imported.returncode:
         raise StandinError(f"making {standin.name} failed: {imported.stderr.strip()}")
+    _build(standin.name, f"FROM {standin.name}\nLABEL {LABEL}={RECIPE}\n")
+
+
+def _build(name: str, dockerfile: str, context: Path | None = None) -> None:
+    """Build ``dockerfile``, given on stdin, as ``name``; a context only when it copies files."""
+    where = ["--file", "-", str(context)] if context else ["-"]
+    built = subprocess.run(
+        ["docker", "buildx", "build", "--load", "--quiet", "--tag", name, *where],
+        input=dockerfile,
+        capture_output=True,
+        text=True,
+    )
+    if built.returncode:
+        raise StandinError(f"making {name} failed: {built.stderr.strip()}")
 
 
 def _make_python(standin: Standin) -> None:
-    version = standin.name.rsplit(":", 1)[1].split("-")[0]
-    # The official images keep Python under /usr/local; builds and venvs expect it there.
-    links = [
-        f'ln -s /usr/bin/python{version} "$1"/usr/local/bin/{name}'
-        for name in (f"python{version}", "python3", "python")
+    """Debian's Python with pip, laid out like the official image; the full variant adds the
+    compilers and headers that the official one inherits from buildpack-deps."""
+    tag = standin.name.rsplit(":", 1)[1]
+    version = re.match(r"\d+\.\d+", tag)
+    version = version.group(0) if version else DEBIAN_PYTHON
+    packages = [f"python{version}", "python3-pip", "ca-certificates"]
+    if "slim" not in tag:
+        packages += FULL_VARIANT_PACKAGES
+    # The official images keep Python and pip under /usr/local, and do not refuse pip installs.
+    hooks = [
+        f'ln -s /usr/bin/{target} "$1"/usr/local/bin/{name}'
+        for name, target in [
+            (f"python{version}", f"python{version}"),
+            ("python3", f"python{version}"),
+            ("python", f"python{version}"),
+            ("pip", "pip3"),
+        ]
     ]
-    _debootstrap_import(standin, [f"python{version}", "ca-certificates"], links, "python3")
+    hooks.append(f'rm -f "$1"/usr/lib/python{version}/EXTERNALLY-MANAGED')
+    _debootstrap_import(standin, packages, hooks, "python3")
 
 
 def _make_os(standin: Standin) -> None:
@@ -134,11 +193,4 @@ def _make_uv(standin: Standin) -> None:
         )
         for binary in ("uv", "uvx"):
             shutil.copy2(target / "wheel" / "bin" / binary, target / binary)
-        (target / "Dockerfile").write_text("FROM scratch\nCOPY uv uvx /\n")
-        built = subprocess.run(
-            ["docker", "build", "--quiet", "--tag", standin.name, folder],
-            capture_output=True,
-            text=True,
-        )
-    if built.returncode:
-        raise StandinError(f"making {standin.name} failed: {built.stderr.strip()}")
+        _build(standin.name, f"FROM scratch\nLABEL {LABEL}={RECIPE}\nCOPY uv uvx /\n", target)

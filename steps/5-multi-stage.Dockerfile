@@ -1,0 +1,47 @@
+# Journey step 5: multi-stage. uv, its cache and the build happen in a builder stage; the runtime
+# stage starts again from the slim base and takes the built app, not the tools that built it.
+# The one change from step 4: `diff steps/4-uv.Dockerfile steps/5-multi-stage.Dockerfile`.
+
+# Adaptation, not part of the lesson: bases are build args so that, with no registry,
+# `nox -s journey` can pass stand-ins made from Debian packages.
+ARG PYTHON_IMAGE=python:3.13-slim-trixie
+ARG UV_IMAGE=ghcr.io/astral-sh/uv:0.13.9
+FROM ${UV_IMAGE} AS uv
+FROM ${PYTHON_IMAGE} AS builder
+
+ARG DB_PASSWORD
+ENV DB_PASSWORD=${DB_PASSWORD}
+
+COPY --from=uv /uv /bin/uv
+# Adaptation: behind a TLS-intercepting proxy, uv reads the host's CA bundle from a build secret.
+ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never \
+    SSL_CERT_FILE=/run/secrets/ca-bundle
+
+WORKDIR /app
+RUN --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=bind,source=uv.lock,target=uv.lock \
+    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
+    --mount=type=secret,id=ca-bundle,required=false \
+    uv sync --locked --no-install-project --no-dev
+COPY . .
+
+RUN echo "database password is $DB_PASSWORD" > /app/db.conf
+
+RUN --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=secret,id=ca-bundle,required=false \
+    uv sync --locked --no-dev
+
+FROM ${PYTHON_IMAGE} AS runtime
+
+ARG DB_PASSWORD
+ENV DB_PASSWORD=${DB_PASSWORD}
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends curl \
+    && rm -rf /var/lib/apt/lists/*
+
+COPY --from=builder /app /app
+WORKDIR /app
+
+EXPOSE 8000
+CMD SHORTLINK_HOST=0.0.0.0 /app/.venv/bin/python -m shortlink

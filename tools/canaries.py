@@ -1,0 +1,70 @@
+"""Canary secrets planted in a copy of the build context, and a search for them in an image.
+
+Used by the image tests and the journey: nothing secret is ever in the repository.
+"""
+
+import shutil
+import subprocess
+import tarfile
+import uuid
+from pathlib import Path
+
+from tools import images
+
+CANARIES = {kind: f"canary-{kind}-{uuid.uuid4().hex}" for kind in ("env-file", "git", "build")}
+LEFT_BEHIND = shutil.ignore_patterns(
+    ".git", ".venv", ".nox", ".env*", "__pycache__", ".ruff_cache", ".pytest_cache", "data", "build"
+)
+
+
+def plant(context: Path) -> Path:
+    """Copy the build context to ``context`` with the canaries in it; return the netrc secret.
+
+    The build canary is meant to be given both ways a Dockerfile can take a secret: as the
+    build arg DB_PASSWORD and inside the ``netrc`` build secret.
+    """
+    shutil.copytree(images.ROOT, context, ignore=LEFT_BEHIND)
+    (context / ".env").write_text(f"SHORTLINK_ADMIN_TOKEN={CANARIES['env-file']}\n")
+    (context / ".git").mkdir()
+    (context / ".git" / "config").write_text(
+        f'[remote "origin"]\n\turl = https://{CANARIES["git"]}@git.example.invalid/x.git\n'
+    )
+    netrc = context.parent / "netrc"
+    netrc.write_text(f"machine index.example.invalid login ci password {CANARIES['build']}\n")
+    return netrc
+
+
+def build_inputs(netrc: Path) -> dict:
+    """The keyword arguments that hand the build canary to ``images.build``."""
+    return {"build_args": {"DB_PASSWORD": CANARIES["build"]}, "secrets": {"netrc": netrc}}
+
+
+def find(tag: str, workdir: Path) -> dict[str, list[str]]:
+    """Where each canary appears: in Config.Env, in the history, in any file of any layer."""
+    found: dict[str, list[str]] = {kind: [] for kind in CANARIES}
+
+    def look(where: str, data: bytes) -> None:
+        for kind, canary in CANARIES.items():
+            if canary.encode() in data:
+                found[kind].append(where)
+
+    config = images.inspect(tag)["Config"]
+    look("Config.Env", "\n".join(config.get("Env") or []).encode())
+    look("docker history", images.docker("history", "--no-trunc", tag).encode())
+    archive = workdir / f"{tag.replace(':', '-').replace('/', '-')}.tar"
+    subprocess.run(["docker", "save", "--output", str(archive), tag], check=True)
+    with tarfile.open(archive) as saved:
+        for blob in saved:
+            if not blob.isfile():
+                continue
+            content = saved.extractfile(blob)
+            try:
+                with tarfile.open(fileobj=content) as layer:
+                    for member in layer:
+                        if member.isfile():
+                            look(f"{blob.name}:{member.name}", layer.extractfile(member).read())
+            except tarfile.ReadError:
+                content.seek(0)
+                look(blob.name, content.read())
+    archive.unlink()
+    return found

@@ -1,0 +1,223 @@
+"""The measured journey: each step from the baseline to the optimized Dockerfile, built and
+measured under the same conditions, written into docs/ and the README."""
+
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from tools import canaries, images, report
+
+DOCS = images.ROOT / "docs"
+# The seed's commonly quoted figures for the same journey, compared with ours in the README.
+QUOTED = {"baseline_mb": 937, "final_mb": 219, "baseline_s": 36, "final_s": 8}
+# The RUN that installs the dependencies from step 4 on; a source edit must not rerun it.
+DEPENDENCY_STEP = "uv sync --locked --no-install-project"
+FIRST_STEP_WITH_CACHED_DEPENDENCIES = 4
+EDITED_SOURCE = Path("src/shortlink/app.py")
+
+
+@dataclass(frozen=True)
+class Step:
+    number: str
+    change: str
+    dockerfile: str
+
+    @property
+    def image(self) -> images.Image:
+        return images.Image(
+            f"step-{self.number}", f"shortlink-journey:{self.number}", self.dockerfile
+        )
+
+
+STEPS = (
+    Step("0", "baseline: generic OS, poetry, root", images.BASELINE.dockerfile),
+    Step("1", "language image (`python`)", "steps/1-language-image.Dockerfile"),
+    Step("1b", "its slim variant (`python:slim`)", "steps/1b-slim-variant.Dockerfile"),
+    Step("2", "pinned tag (`python:3.13-slim-trixie`)", "steps/2-pinned-tag.Dockerfile"),
+    Step("3", "lean apt", "steps/3-lean-apt.Dockerfile"),
+    Step("4", "uv instead of poetry and pip", "steps/4-uv.Dockerfile"),
+    Step("5", "multi-stage", "steps/5-multi-stage.Dockerfile"),
+    Step("6", "security: only the venv, secret mounts, non-root (`Dockerfile`)", "Dockerfile"),
+)
+
+
+@dataclass
+class Result:
+    step: Step
+    size: int
+    layers: int
+    cold_seconds: list[float]
+    warm_seconds: float
+    dependencies_cached: bool
+    root: bool
+    leaks: list[str]
+    hadolint_clean: bool
+    ready_seconds: list[float]
+    stop_seconds: list[float]
+
+
+def measure(runs: int, log=print) -> tuple[str, list[Result]]:
+    """Build and measure every step ``runs`` times; return the base-image mode and results."""
+    mode, bases = images.resolve_base_images(tuple(step.image for step in STEPS))
+    with tempfile.TemporaryDirectory() as folder:
+        workdir = Path(folder)
+        context = workdir / "context"
+        netrc = canaries.plant(context)
+        results = [measure_step(step, bases, context, netrc, workdir, runs, log) for step in STEPS]
+    return mode, results
+
+
+def measure_step(step, bases, context, netrc, workdir, runs, log) -> Result:
+    image = step.image
+    build = {"tag": image.tag, "context": context, "quiet": True, **canaries.build_inputs(netrc)}
+    cold = []
+    for run in range(runs):
+        log(f"step {step.number}: cold build {run + 1}/{runs}")
+        images.docker("builder", "prune", "--all", "--force")
+        cold.append(images.build(image, bases, no_cache=True, **build).seconds)
+    log(f"step {step.number}: warm rebuild after a one-line source edit")
+    images.build(image, bases, **build)
+    source = context / EDITED_SOURCE
+    original = source.read_text()
+    source.write_text(original + "# journey: a one-line edit\n")
+    try:
+        warm = images.build(image, bases, **build)
+    finally:
+        source.write_text(original)
+    if int(step.number[0]) >= FIRST_STEP_WITH_CACHED_DEPENDENCIES and not warm.cached(
+        DEPENDENCY_STEP
+    ):
+        raise images.ImageToolError(f"step {step.number}: a source edit reinstalled dependencies")
+    log(f"step {step.number}: start and stop, {runs} times")
+    timings = [start_and_stop(image.tag) for _ in range(runs)]
+    config = images.inspect(image.tag)
+    found = canaries.find(image.tag, workdir)
+    return Result(
+        step=step,
+        size=config["Size"],
+        layers=len(config["RootFS"]["Layers"]),
+        cold_seconds=cold,
+        warm_seconds=warm.seconds,
+        dependencies_cached=warm.cached(DEPENDENCY_STEP),
+        root=config["Config"].get("User", "") in ("", "0", "root", "0:0"),
+        leaks=sorted(kind for kind, where in found.items() if where),
+        hadolint_clean=hadolint_clean(step.dockerfile),
+        ready_seconds=[ready for ready, _ in timings],
+        stop_seconds=[stop for _, stop in timings],
+    )
+
+
+def hadolint_clean(dockerfile: str) -> bool:
+    hadolint = shutil.which("hadolint")
+    if hadolint is None:
+        raise images.ImageToolError("hadolint is missing: it comes with the dev dependencies")
+    return (
+        subprocess.run([hadolint, dockerfile], cwd=images.ROOT, capture_output=True).returncode == 0
+    )
+
+
+def start_and_stop(tag: str) -> tuple[float, float]:
+    """Seconds from `docker run` to /healthz answering, and seconds `docker stop` takes."""
+    started = time.perf_counter()
+    container = images.docker("run", "--detach", "--publish", "127.0.0.1::8000", tag).strip()
+    try:
+        port = images.docker("port", container, "8000/tcp").splitlines()[0].rsplit(":", 1)[1]
+        ready = wait_for_healthz(f"http://127.0.0.1:{port}/healthz", started)
+        stopping = time.perf_counter()
+        images.docker("stop", container)
+        return ready, time.perf_counter() - stopping
+    finally:
+        images.docker("rm", "--force", container, check=False)
+
+
+def wait_for_healthz(url: str, started: float, limit: float = 60) -> float:
+    while time.perf_counter() - started < limit:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as answer:  # noqa: S310 (http, built here)
+                if answer.status == 200:
+                    return time.perf_counter() - started
+        except OSError:
+            time.sleep(0.05)
+    raise images.ImageToolError(f"{url} did not answer within {limit} s")
+
+
+def table(results: list[Result]) -> str:
+    runs = len(results[0].cold_seconds)
+    lines = [
+        f"| step | change | size | layers | cold build (median of {runs}) | rebuild after a "
+        f"source edit | deps from cache | root | secrets leaked | hadolint | run to /healthz "
+        f"(median) | docker stop (median) |",
+        "|---|---|---:|---:|---:|---:|:-:|:-:|---|:-:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.step.number} | {r.step.change} | {images.megabytes(r.size)} | {r.layers} "
+            f"| {statistics.median(r.cold_seconds):.1f} s | {r.warm_seconds:.1f} s "
+            f"| {yes(r.dependencies_cached)} | {yes(r.root)} | {', '.join(r.leaks) or 'none'} "
+            f"| {'clean' if r.hadolint_clean else 'findings'} "
+            f"| {statistics.median(r.ready_seconds):.1f} s "
+            f"| {statistics.median(r.stop_seconds):.1f} s |"
+        )
+    return "\n".join(lines)
+
+
+def yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def comparison(results: list[Result]) -> str:
+    """Our first and last step against the commonly quoted 937 MB -> 219 MB, 36 s -> 8 s."""
+    first, last = results[0], results[-1]
+    first_s, last_s = statistics.median(first.cold_seconds), statistics.median(last.cold_seconds)
+    return (
+        f"The commonly quoted figures for this journey are {QUOTED['baseline_mb']} MB → "
+        f"{QUOTED['final_mb']} MB and {QUOTED['baseline_s']} s → {QUOTED['final_s']} s. Here: "
+        f"{first.size / 1e6:.0f} MB → {last.size / 1e6:.0f} MB "
+        f"({QUOTED['final_mb'] / (last.size / 1e6):.1f}x smaller at the end than quoted) and "
+        f"{first_s:.0f} s → {last_s:.0f} s cold builds. The size ratio is "
+        f"{first.size / last.size:.1f}x here against "
+        f"{QUOTED['baseline_mb'] / QUOTED['final_mb']:.1f}x quoted, the build-time ratio "
+        f"{first_s / last_s:.1f}x against {QUOTED['baseline_s'] / QUOTED['final_s']:.1f}x."
+    )
+
+
+def chart(results: list[Result], path: Path) -> None:
+    """Size and median cold build time per step, as an SVG bar chart."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    labels = [f"{r.step.number}" for r in results]
+    figure, (sizes, times) = pyplot.subplots(1, 2, figsize=(10, 4))
+    sizes.bar(labels, [r.size / 1e6 for r in results], color="#4c72b0")
+    sizes.set(title="Image size (MB)", xlabel="step")
+    times.bar(labels, [statistics.median(r.cold_seconds) for r in results], color="#dd8452")
+    times.set(title="Cold build time (s, median)", xlabel="step")
+    figure.tight_layout()
+    figure.savefig(path, format="svg", metadata={"Date": None})
+    pyplot.close(figure)
+
+
+def write(mode: str, results: list[Result], engine: str) -> str:
+    """docs/journey.md, docs/journey.svg and the README's journey section; return the text."""
+    DOCS.mkdir(exist_ok=True)
+    chart(results, DOCS / "journey.svg")
+    runs = len(results[0].cold_seconds)
+    setup = (
+        f"Measured by `nox -s journey` on {report.today()}: Docker engine {engine}, "
+        f"{'official' if mode == 'official' else 'stand-in'} base images, {report.machine()}. "
+        f"Cold builds prune the builder cache (layers and uv's cache mount) and use --no-cache; "
+        f"each step is built from the same context with the canary secrets planted; "
+        f"medians of {runs} runs."
+    )
+    picture = "![Size and cold build time per step](docs/journey.svg)"
+    text = f"{setup}\n\n{table(results)}\n\n{comparison(results)}\n\n{picture}"
+    (DOCS / "journey.md").write_text(f"# The measured journey\n\n{text.replace('docs/', '')}\n")
+    report.replace_section("journey", text)
+    return text
