@@ -1,12 +1,17 @@
 """The measured journey: each step from the baseline to the optimized Dockerfile, built and
-measured under the same conditions, written into docs/ and the README."""
+measured under the same conditions, written into docs/ and the README.
+
+Run by `nox -s journey` inside its venv (matplotlib, hadolint): ``python -m tools.journey [RUNS]``.
+"""
 
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +66,7 @@ class Result:
     stop_seconds: list[float]
 
 
-def measure(runs: int, log=print) -> tuple[str, list[Result]]:
+def measure(runs: int, log: Callable[[str], None] = print) -> tuple[str, list[Result]]:
     """Build and measure every step ``runs`` times; return the base-image mode and results."""
     mode, bases = images.resolve_base_images(tuple(step.image for step in STEPS))
     with tempfile.TemporaryDirectory() as folder:
@@ -72,7 +77,15 @@ def measure(runs: int, log=print) -> tuple[str, list[Result]]:
     return mode, results
 
 
-def measure_step(step, bases, context, netrc, workdir, runs, log) -> Result:
+def measure_step(
+    step: Step,
+    bases: dict[str, str],
+    context: Path,
+    netrc: Path,
+    workdir: Path,
+    runs: int,
+    log: Callable[[str], None],
+) -> Result:
     image = step.image
     build = {"tag": image.tag, "context": context, "quiet": True, **canaries.build_inputs(netrc)}
     cold = []
@@ -188,6 +201,7 @@ def comparison(results: list[Result]) -> str:
 
 def chart(results: list[Result], path: Path) -> None:
     """Size and median cold build time per step, as an SVG bar chart."""
+    # Imported here: the noxfile imports tools/ outside any venv, where matplotlib is not.
     import matplotlib
 
     matplotlib.use("Agg")
@@ -221,3 +235,20 @@ def write(mode: str, results: list[Result], engine: str) -> str:
     (DOCS / "journey.md").write_text(f"# The measured journey\n\n{text.replace('docs/', '')}\n")
     report.replace_section("journey", text)
     return text
+
+
+def main() -> int:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    try:
+        engine = images.require_engine()
+        mode, results = measure(runs)
+        print(write(mode, results, engine))
+    except images.ImageToolError as error:
+        print(f"journey: {error}", file=sys.stderr)
+        return 1
+    print("docs/journey.md, docs/journey.svg and README.md updated")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import nox
 
-from tools import images, journey, report
+from tools import images, report
 
 # Cold builds are noisy (network, disk): the README reports the median of this many.
 COLD_RUNS = 3
@@ -117,14 +117,7 @@ def results_table(seconds: dict[str, list[float]], cold: bool) -> str:
 
 
 def measure_journey(session: nox.Session) -> None:
-    """``-- --runs N`` sets how many cold builds and starts each step's medians take."""
-    runs = (
-        int(session.posargs[session.posargs.index("--runs") + 1])
-        if "--runs" in session.posargs
-        else 3
-    )
+    """``nox -s journey -- N``: each step's medians over N cold builds and starts (default 3)."""
     with clear_errors(session):
-        engine = images.require_engine()
-        mode, results = journey.measure(runs, log=session.log)
-        print(journey.write(mode, results, engine))
-    session.log("docs/journey.md, docs/journey.svg and README.md updated")
+        images.require_engine()
+    session.run("python", "-m", "tools.journey", *session.posargs)
