@@ -28,8 +28,8 @@ ENV UV_COMPILE_BYTECODE=1 \
     NETRC=/run/secrets/netrc
 # SSL_CERT_FILE and NETRC above point at build secrets mounted only while uv runs: a proxy's CA
 # bundle and a private index's credentials. uv ignores them when absent.
-# Set by `nox -s build` to the last commit's time: Python then writes hash-based bytecode, so
-# two builds of one commit produce the same files (BuildKit also dates the image with it).
+# Set by `nox -s build` to the last commit's time: Python then writes hash-based bytecode, the
+# same in every build of one commit (and BuildKit dates the image with it).
 ARG SOURCE_DATE_EPOCH
 WORKDIR /app
 # Dependencies alone first: this layer is reused until uv.lock changes. Lock and project file
@@ -41,8 +41,8 @@ RUN --mount=from=uv,source=/uv,target=/bin/uv \
     --mount=type=secret,id=ca-bundle,required=false \
     --mount=type=secret,id=netrc,required=false \
     uv sync --locked --no-install-project --no-editable --no-dev
-# Then the project, non-editable: the venv holds it and the source tree stays behind. Bind
-# mounts keep the context's file times, which uv records: a layer that copied them would not.
+# Then the project, non-editable: the venv holds it, and the sources, bind-mounted, never
+# become a layer. uv rebuilds it when a file in pyproject.toml's `cache-keys` changed.
 RUN --mount=from=uv,source=/uv,target=/bin/uv \
     --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,source=uv.lock,target=uv.lock \

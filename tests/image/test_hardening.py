@@ -45,25 +45,28 @@ BUILD_TOOLS = re.compile(
 OCI_LABELS = ("title", "source", "version", "revision", "created", "licenses")
 
 
-def round_trips(container: Container) -> bool:
-    created = container.request("POST", "/links", {"url": "https://example.com/locked"})
-    if created.status != 201:
-        return False
-    followed = container.request("GET", f"/{created.json()['code']}")
-    return followed.status == 307
+def healthy_and_round_trips(tag: str, *run_args: str) -> tuple[bool, str]:
+    """Started with ``run_args``: the HEALTHCHECK says healthy and a link round-trips."""
+    container, logs = try_start(tag, *run_args)
+    if container is None:
+        return False, logs
+    try:
+        if wait_for_health(container) != "healthy":
+            return False, container.logs()
+        created = container.request("POST", "/links", {"url": "https://example.com/locked"})
+        if created.status != 201:
+            return False, container.logs()
+        followed = container.request("GET", f"/{created.json()['code']}")
+        return followed.status == 307, container.logs()
+    finally:
+        remove_container(container)
 
 
 @per_image(optimized=True, baseline=False)
 def test_runs_read_only_without_capabilities_or_new_privileges(
     image: images.Image, expected: bool, volume: str
 ) -> None:
-    container, logs = try_start(image.tag, *LOCKED_DOWN, "--volume", f"{volume}:/data")
-    try:
-        holds = container is not None and wait_for_health(container) == "healthy"
-        holds = holds and round_trips(container)
-    finally:
-        if container:
-            remove_container(container)
+    holds, logs = healthy_and_round_trips(image.tag, *LOCKED_DOWN, "--volume", f"{volume}:/data")
     assert holds is expected, logs[-2000:]
 
 
@@ -71,13 +74,9 @@ def test_runs_read_only_without_capabilities_or_new_privileges(
 def test_runs_as_an_arbitrary_uid_in_group_0_and_writes_data(
     image: images.Image, expected: bool, volume: str
 ) -> None:
-    container, logs = try_start(image.tag, "--user", "123456:0", "--volume", f"{volume}:/data")
-    try:
-        holds = container is not None and wait_for_health(container) == "healthy"
-        holds = holds and round_trips(container)
-    finally:
-        if container:
-            remove_container(container)
+    holds, logs = healthy_and_round_trips(
+        image.tag, "--user", "123456:0", "--volume", f"{volume}:/data"
+    )
     assert holds is expected, logs[-2000:]
 
 

@@ -20,3 +20,10 @@ def test_journey_step_builds_and_answers_healthz(
     container = start_container(step.image.tag)
     assert container.request("GET", "/healthz").json() == {"status": "ok"}
     remove_container(container)
+
+
+@pytest.mark.parametrize("step", journey.STEPS[1:-1], ids=lambda step: f"step-{step.number}")
+def test_journey_step_sends_the_whole_context_like_the_baseline(step: journey.Step) -> None:
+    ignore = images.ROOT / f"{step.dockerfile}.dockerignore"
+    baseline = images.ROOT / f"{images.BASELINE.dockerfile}.dockerignore"
+    assert ignore.read_text() == baseline.read_text()
