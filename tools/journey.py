@@ -66,15 +66,17 @@ class Result:
     stop_seconds: list[float]
 
 
-def measure(runs: int, log: Callable[[str], None] = print) -> tuple[str, list[Result]]:
-    """Build and measure every step ``runs`` times; return the base-image mode and results."""
+def measure(
+    runs: int, log: Callable[[str], None] = print
+) -> tuple[str, dict[str, str], list[Result]]:
+    """Build and measure every step ``runs`` times; return the base images used and results."""
     mode, bases = images.resolve_base_images(tuple(step.image for step in STEPS))
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
         context = workdir / "context"
         netrc = canaries.plant(context)
         results = [measure_step(step, bases, context, netrc, workdir, runs, log) for step in STEPS]
-    return mode, results
+    return mode, bases, results
 
 
 def measure_step(
@@ -191,7 +193,8 @@ def comparison(results: list[Result]) -> str:
         f"The commonly quoted figures for this journey are {QUOTED['baseline_mb']} MB → "
         f"{QUOTED['final_mb']} MB and {QUOTED['baseline_s']} s → {QUOTED['final_s']} s. Here: "
         f"{first.size / 1e6:.0f} MB → {last.size / 1e6:.0f} MB "
-        f"({QUOTED['final_mb'] / (last.size / 1e6):.1f}x smaller at the end than quoted) and "
+        f"(our final image {QUOTED['final_mb'] / (last.size / 1e6):.1f}x smaller than the "
+        f"quoted one) and "
         f"{first_s:.0f} s → {last_s:.0f} s cold builds. The size ratio is "
         f"{first.size / last.size:.1f}x here against "
         f"{QUOTED['baseline_mb'] / QUOTED['final_mb']:.1f}x quoted, the build-time ratio "
@@ -200,7 +203,7 @@ def comparison(results: list[Result]) -> str:
 
 
 def chart(results: list[Result], path: Path) -> None:
-    """Size and median cold build time per step, as an SVG bar chart."""
+    """Size and median cold build time per step, as a PNG bar chart."""
     # Imported here: the noxfile imports tools/ outside any venv, where matplotlib is not.
     import matplotlib
 
@@ -214,23 +217,24 @@ def chart(results: list[Result], path: Path) -> None:
     times.bar(labels, [statistics.median(r.cold_seconds) for r in results], color="#dd8452")
     times.set(title="Cold build time (s, median)", xlabel="step")
     figure.tight_layout()
-    figure.savefig(path, format="svg", metadata={"Date": None})
+    figure.savefig(path, format="png", dpi=100)
     pyplot.close(figure)
 
 
-def write(mode: str, results: list[Result], engine: str) -> str:
-    """docs/journey.md, docs/journey.svg and the README's journey section; return the text."""
+def write(mode: str, bases: dict[str, str], results: list[Result], engine: str) -> str:
+    """docs/journey.md, docs/journey.png and the README's journey section; return the text."""
     DOCS.mkdir(exist_ok=True)
-    chart(results, DOCS / "journey.svg")
+    chart(results, DOCS / "journey.png")
     runs = len(results[0].cold_seconds)
+    used = ", ".join(f"`{official}` → `{image}`" for official, image in bases.items())
     setup = (
         f"Measured by `nox -s journey` on {report.today()}: Docker engine {engine}, "
-        f"{'official' if mode == 'official' else 'stand-in'} base images, {report.machine()}. "
+        f"{mode} base images ({used}), {report.machine()}. "
         f"Cold builds prune the builder cache (layers and uv's cache mount) and use --no-cache; "
         f"each step is built from the same context with the canary secrets planted; "
         f"medians of {runs} runs."
     )
-    picture = "![Size and cold build time per step](docs/journey.svg)"
+    picture = "![Size and cold build time per step](docs/journey.png)"
     text = f"{setup}\n\n{table(results)}\n\n{comparison(results)}\n\n{picture}"
     (DOCS / "journey.md").write_text(f"# The measured journey\n\n{text.replace('docs/', '')}\n")
     report.replace_section("journey", text)
@@ -241,12 +245,12 @@ def main() -> int:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     try:
         engine = images.require_engine()
-        mode, results = measure(runs)
-        print(write(mode, results, engine))
+        mode, bases, results = measure(runs)
+        print(write(mode, bases, results, engine))
     except images.ImageToolError as error:
         print(f"journey: {error}", file=sys.stderr)
         return 1
-    print("docs/journey.md, docs/journey.svg and README.md updated")
+    print("docs/journey.md, docs/journey.png and README.md updated")
     return 0
 
 
