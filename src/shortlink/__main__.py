@@ -6,14 +6,14 @@ import sys
 import uvicorn
 from pydantic import ValidationError
 
-from shortlink.app import StartupError, create_app
-from shortlink.settings import Settings
+from .app import StartupError, create_app
+from .settings import ENV_PREFIX, Settings
 
 # Below Docker's default 10 s stop timeout, so in-flight requests end and the database closes
 # before a SIGKILL could arrive.
 GRACEFUL_SHUTDOWN_SECONDS = 5
 
-log = logging.getLogger("shortlink")
+log = logging.getLogger(__package__)
 
 
 def configure_logging(level: str) -> None:
@@ -31,7 +31,8 @@ def main() -> int:
         settings = Settings()
     except ValidationError as error:
         problems = "; ".join(
-            f"SHORTLINK_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors()
+            f"{ENV_PREFIX}{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+            for e in error.errors()
         )
         log.error("invalid settings: %s", problems)
         return 2

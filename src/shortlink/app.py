@@ -13,14 +13,14 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field, field_validator
 
-from shortlink.middleware import BodySizeLimit, RequestLog
-from shortlink.settings import Settings
-from shortlink.store import Link, Store, StoreError
+from .middleware import BodySizeLimit, RequestLog
+from .settings import Settings
+from .store import Link, Store, StoreError
 
 MAX_URL_LENGTH = 2048
 MAX_BODY_BYTES = 16 * 1024
 
-log = logging.getLogger("shortlink")
+log = logging.getLogger(__package__)
 
 
 class StartupError(Exception):
@@ -81,7 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
         store.close()
         log.info("database closed")
 
-    app = FastAPI(title="shortlink", version=package_version("shortlink"), lifespan=lifespan)
+    app = FastAPI(title=__package__, version=package_version(__package__), lifespan=lifespan)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(RequestLog)
 
@@ -120,7 +120,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/version")
     def version() -> dict[str, str]:
         return {
-            "version": settings.version or package_version("shortlink"),
+            "version": settings.version or package_version(__package__),
             "revision": settings.revision,
             "build_date": settings.build_date,
         }

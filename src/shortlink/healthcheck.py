@@ -3,7 +3,7 @@
 import sys
 import urllib.request
 
-from shortlink.settings import Settings
+from .settings import Settings
 
 
 def main() -> int:

@@ -7,7 +7,7 @@ from fastapi import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-access_log = logging.getLogger("shortlink.access")
+access_log = logging.getLogger(f"{__package__}.access")
 
 
 class BodySizeLimit:

@@ -1,4 +1,4 @@
-"""Every setting of the service, read from environment variables prefixed ``SHORTLINK_``."""
+"""Every setting of the service, read from environment variables prefixed with the package name."""
 
 from pathlib import Path
 from typing import Literal
@@ -6,13 +6,16 @@ from typing import Literal
 from pydantic import AnyHttpUrl, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The package name, upper-cased: renaming the package renames every variable.
+ENV_PREFIX = f"{__package__.upper()}_"
+
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 
 
 class Settings(BaseSettings):
     """The service's settings; the README's settings table is written from these fields."""
 
-    model_config = SettingsConfigDict(env_prefix="SHORTLINK_", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True)
 
     host: str = Field("127.0.0.1", description="Address to listen on.")
     port: int = Field(8000, ge=1, le=65535, description="TCP port to listen on.")

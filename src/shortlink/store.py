@@ -11,7 +11,7 @@ from pathlib import Path
 
 CODE_ALPHABET = string.ascii_letters + string.digits
 CODE_LENGTH = 7
-DATABASE_NAME = "shortlink.sqlite3"
+DATABASE_NAME = f"{__package__}.sqlite3"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS links (
