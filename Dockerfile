@@ -2,11 +2,6 @@
 # only the virtual environment in the final image, no secrets in any layer, a numeric non-root
 # user. `nox -s build` builds it; `nox -s test` proves each of those claims on the image.
 
-# Official bases at explicit tags, never `latest`. trixie, not bookworm: Debian 12 left regular
-# security support in June 2026. Add @sha256:... to pin a digest where you can.
-ARG PYTHON_IMAGE=python:3.13-slim-trixie
-# uv's own image, pinned: a newer uv may resolve or behave differently; Dependabot proposes bumps.
-ARG UV_IMAGE=ghcr.io/astral-sh/uv:0.13.9
 # A fixed, numeric uid/gid: Kubernetes' runAsNonRoot can only verify a number.
 ARG APP_UID=10001
 # Image metadata, set by `nox -s build` from the project and git.
@@ -15,15 +10,19 @@ ARG REVISION=unknown
 ARG CREATED=unknown
 ARG SOURCE_URL=unknown
 
-# A named stage, because COPY --from and RUN --mount=from cannot expand a build arg themselves.
-FROM ${UV_IMAGE} AS uv
+# Bases named literally, at explicit tags, never `latest`, so Dependabot and hadolint can read
+# them; add @sha256:... to pin a digest. uv pinned: a newer uv may resolve differently.
+FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
 
-FROM ${PYTHON_IMAGE} AS builder
+# trixie, not bookworm: Debian 12 left regular security support in June 2026.
+FROM python:3.13-slim-trixie AS builder
 # Bytecode compiled now, so the app never writes it at run time; copies, not hardlinks, out of
-# the cache mount; the base image's Python only (the runtime has the same one at the same path).
+# the cache mount; the base image's Python only (the runtime has the same one at the same path);
+# no install marker holding a file's ctime, so two builds give the same bytes.
 ENV UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
     UV_PYTHON_DOWNLOADS=never \
+    UV_NO_INSTALLER_METADATA=1 \
     SSL_CERT_FILE=/run/secrets/ca-bundle \
     NETRC=/run/secrets/netrc
 # SSL_CERT_FILE and NETRC above point at build secrets mounted only while uv runs: a proxy's CA
@@ -53,7 +52,7 @@ RUN --mount=from=uv,source=/uv,target=/bin/uv \
     --mount=type=secret,id=netrc,required=false \
     uv sync --locked --no-editable --no-dev
 
-FROM ${PYTHON_IMAGE} AS runtime
+FROM python:3.13-slim-trixie AS runtime
 ARG APP_UID
 # The app's user: no login shell, no home. /data is its only writable place, group 0 and
 # group-writable so an arbitrary uid in group 0 (OpenShift's convention) can write it too.

@@ -1,5 +1,7 @@
-"""Sessions: lint, unit, build, test. CI runs `nox -s build test`; see the README."""
+"""Sessions. The kernel a cloner keeps: lint, unit, build, test, up, rename, reproducible,
+adoption. The journey adds its own (steps, journey) when journey/ is present."""
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -16,7 +18,7 @@ nox.options.error_on_external_run = True
 
 @nox.session(python="3.13")
 def lint(session: nox.Session) -> None:
-    """ruff; hadolint on both Dockerfiles (the baseline must have findings); the CI files."""
+    """ruff; hadolint on the Dockerfiles (the baseline must have its findings); the CI files."""
     sessions.sync(session)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
@@ -46,8 +48,33 @@ def test(session: nox.Session) -> None:
     session.run("pytest", "tests/unit", "tests/image", *session.posargs)
 
 
+@nox.session(venv_backend="none")
+def up(session: nox.Session) -> None:
+    """Build the optimized image and run it on http://127.0.0.1:8000 (`-- PORT` for another)."""
+    sessions.serve(session)
+
+
+@nox.session(venv_backend="none")
+def rename(session: nox.Session) -> None:
+    """Adopt the project under your own name: `nox -s rename -- NEWNAME`."""
+    sessions.rename(session)
+
+
 @nox.session(python="3.13")
-def journey(session: nox.Session) -> None:
-    """Build and measure every step from the baseline to the Dockerfile; write docs/ and README."""
+def reproducible(session: nox.Session) -> None:
+    """Two builds of each image without cache: the optimized one gives the same filesystem."""
+    sessions.require_images(session)
     sessions.sync(session)
-    sessions.measure_journey(session)
+    session.run("pytest", "tests/reproducible", *session.posargs)
+
+
+@nox.session(python="3.13")
+def adoption(session: nox.Session) -> None:
+    """In a copy without the journey: rename, lint, unit, build, and the renamed image serves."""
+    sessions.sync(session)
+    session.run("pytest", "tests/adoption", *session.posargs)
+
+
+# The optional parts: delete their folder and their sessions go with it (README, "Layout").
+with contextlib.suppress(ModuleNotFoundError):
+    import journey.sessions  # noqa: F401  (nox -s steps, nox -s journey)

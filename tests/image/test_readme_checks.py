@@ -3,27 +3,28 @@
 import ast
 from pathlib import Path
 
-from tools import images
+from tools.project import ROOT
 
-TESTS = Path(__file__).parent
+CHECKS = [Path(__file__).parent, ROOT / "tests" / "reproducible"]
 
 
 def image_checks() -> set[str]:
     names = set()
-    for module in TESTS.glob("test_*.py"):
-        tree = ast.parse(module.read_text())
-        names |= {
-            node.name
-            for node in tree.body
-            if isinstance(node, ast.FunctionDef)
-            and node.name.startswith("test_")
-            and any("per_image" in ast.unparse(d) for d in node.decorator_list)
-        }
+    for folder in CHECKS:
+        for module in folder.glob("test_*.py"):
+            tree = ast.parse(module.read_text())
+            names |= {
+                node.name
+                for node in tree.body
+                if isinstance(node, ast.FunctionDef)
+                and node.name.startswith("test_")
+                and "expected" in {arg.arg for arg in node.args.args}
+            }
     return names
 
 
 def test_readme_checks_table_names_every_image_check() -> None:
-    section = (images.ROOT / "README.md").read_text().split("## Checks and what they prove")[1]
+    section = (ROOT / "README.md").read_text().split("## Checks and what they prove")[1]
     section = section.split("\n## ")[0]
     missing = {name for name in image_checks() if f"`{name}`" not in section}
     assert image_checks()

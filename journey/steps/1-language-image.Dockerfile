@@ -1,11 +1,8 @@
-# Journey step 1b: the slim variant of the language image: no compilers, headers or VCS tools,
-# which a pure-Python app with wheels never needs at run time.
-# The one change from step 1: `diff steps/1-language-image.Dockerfile steps/1b-slim-variant.Dockerfile`.
+# Journey step 1: a language image instead of a generic OS. Python, pip and venv come with the
+# base, so apt installs only what the app adds (curl, as so many Dockerfiles do).
+# The one change from step 0: `diff ../../Dockerfile.baseline 1-language-image.Dockerfile`.
 
-# Adaptation, not part of the lesson: bases are build args so that, with no registry,
-# `nox -s journey` can pass stand-ins made from Debian packages.
-ARG PYTHON_IMAGE=python:slim
-FROM ${PYTHON_IMAGE}
+FROM python
 
 ARG DB_PASSWORD
 ENV DB_PASSWORD=${DB_PASSWORD}

@@ -1,7 +1,7 @@
 """The measured journey: each step from the baseline to the optimized Dockerfile, built and
-measured under the same conditions, written into docs/ and the README.
+measured under the same conditions, written into journey/README.md.
 
-Run by `nox -s journey` inside its venv (matplotlib, hadolint): ``python -m tools.journey [RUNS]``.
+Run by `nox -s journey` in its venv (matplotlib, hadolint): ``python -m journey.measure [RUNS]``.
 """
 
 import shutil
@@ -16,14 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools import canaries, images, report
+from tools.project import PACKAGE, ROOT
 
-DOCS = images.ROOT / "docs"
+HERE = Path(__file__).parent
 # The seed's commonly quoted figures for the same journey, compared with ours in the README.
 QUOTED = {"baseline_mb": 937, "final_mb": 219, "baseline_s": 36, "final_s": 8}
 # The RUN that installs the dependencies from step 4 on; a source edit must not rerun it.
 DEPENDENCY_STEP = "uv sync --locked --no-install-project"
 FIRST_STEP_WITH_CACHED_DEPENDENCIES = 4
-EDITED_SOURCE = Path("src/shortlink/app.py")
+EDITED_SOURCE = Path("src") / PACKAGE / "app.py"
 
 
 @dataclass(frozen=True)
@@ -35,18 +36,20 @@ class Step:
     @property
     def image(self) -> images.Image:
         return images.Image(
-            f"step-{self.number}", f"shortlink-journey:{self.number}", self.dockerfile
+            f"step-{self.number}",
+            f"{images.OPTIMIZED.tag.split(':')[0]}-journey:{self.number}",
+            self.dockerfile,
         )
 
 
 STEPS = (
     Step("0", "baseline: generic OS, poetry, root", images.BASELINE.dockerfile),
-    Step("1", "language image (`python`)", "steps/1-language-image.Dockerfile"),
-    Step("1b", "its slim variant (`python:slim`)", "steps/1b-slim-variant.Dockerfile"),
-    Step("2", "pinned tag (`python:3.13-slim-trixie`)", "steps/2-pinned-tag.Dockerfile"),
-    Step("3", "lean apt", "steps/3-lean-apt.Dockerfile"),
-    Step("4", "uv instead of poetry and pip", "steps/4-uv.Dockerfile"),
-    Step("5", "multi-stage", "steps/5-multi-stage.Dockerfile"),
+    Step("1", "language image (`python`)", "journey/steps/1-language-image.Dockerfile"),
+    Step("1b", "its slim variant (`python:slim`)", "journey/steps/1b-slim-variant.Dockerfile"),
+    Step("2", "pinned tag (`python:3.13-slim-trixie`)", "journey/steps/2-pinned-tag.Dockerfile"),
+    Step("3", "lean apt", "journey/steps/3-lean-apt.Dockerfile"),
+    Step("4", "uv instead of poetry and pip", "journey/steps/4-uv.Dockerfile"),
+    Step("5", "multi-stage", "journey/steps/5-multi-stage.Dockerfile"),
     Step("6", "security: only the venv, secret mounts, non-root (`Dockerfile`)", "Dockerfile"),
 )
 
@@ -75,8 +78,19 @@ def measure(
         workdir = Path(folder)
         context = workdir / "context"
         netrc = canaries.plant(context)
-        results = [measure_step(step, bases, context, netrc, workdir, runs, log) for step in STEPS]
+        try:
+            results = [
+                measure_step(step, bases, context, netrc, workdir, runs, log) for step in STEPS
+            ]
+        finally:
+            remove_step_images()
     return mode, bases, results
+
+
+def remove_step_images() -> None:
+    """The step images are measured, not kept: leave the machine as it was found."""
+    for step in STEPS:
+        images.docker("rmi", "--force", step.image.tag, check=False)
 
 
 def measure_step(
@@ -93,7 +107,6 @@ def measure_step(
     cold = []
     for run in range(runs):
         log(f"step {step.number}: cold build {run + 1}/{runs}")
-        images.docker("builder", "prune", "--all", "--force")
         cold.append(images.build(image, bases, no_cache=True, **build).seconds)
     log(f"step {step.number}: warm rebuild after a one-line source edit")
     images.build(image, bases, **build)
@@ -131,9 +144,7 @@ def hadolint_clean(dockerfile: str) -> bool:
     hadolint = shutil.which("hadolint")
     if hadolint is None:
         raise images.ImageToolError("hadolint is missing: it comes with the dev dependencies")
-    return (
-        subprocess.run([hadolint, dockerfile], cwd=images.ROOT, capture_output=True).returncode == 0
-    )
+    return subprocess.run([hadolint, dockerfile], cwd=ROOT, capture_output=True).returncode == 0
 
 
 def start_and_stop(tag: str) -> tuple[float, float]:
@@ -222,22 +233,21 @@ def chart(results: list[Result], path: Path) -> None:
 
 
 def write(mode: str, bases: dict[str, str], results: list[Result], engine: str) -> str:
-    """docs/journey.md, docs/journey.png and the README's journey section; return the text."""
-    DOCS.mkdir(exist_ok=True)
-    chart(results, DOCS / "journey.png")
+    """The measured section of journey/README.md and its chart; return the text."""
+    chart(results, HERE / "journey.png")
     runs = len(results[0].cold_seconds)
     used = ", ".join(f"`{official}` → `{image}`" for official, image in bases.items())
     setup = (
         f"Measured by `nox -s journey` on {report.today()}: Docker engine {engine}, "
         f"{mode} base images ({used}), {report.machine()}. "
-        f"Cold builds prune the builder cache (layers and uv's cache mount) and use --no-cache; "
+        f"Cold builds use --no-cache (every layer rebuilt; uv's download cache mount stays "
+        f"warm, and no one's builder cache is pruned); "
         f"each step is built from the same context with the canary secrets planted; "
         f"medians of {runs} runs."
     )
-    picture = "![Size and cold build time per step](docs/journey.png)"
+    picture = "![Size and cold build time per step](journey.png)"
     text = f"{setup}\n\n{table(results)}\n\n{comparison(results)}\n\n{picture}"
-    (DOCS / "journey.md").write_text(f"# The measured journey\n\n{text.replace('docs/', '')}\n")
-    report.replace_section("journey", text)
+    report.replace_section("journey", text, HERE / "README.md")
     return text
 
 
@@ -250,7 +260,7 @@ def main() -> int:
     except images.ImageToolError as error:
         print(f"journey: {error}", file=sys.stderr)
         return 1
-    print("docs/journey.md, docs/journey.png and README.md updated")
+    print("journey/README.md and journey/journey.png updated")
     return 0
 
 

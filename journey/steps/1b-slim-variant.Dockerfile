@@ -1,18 +1,14 @@
-# Journey step 3: lean apt: no recommended packages, and the package lists removed in the same
-# RUN that downloaded them, so no layer keeps them.
-# The one change from step 2: `diff steps/2-pinned-tag.Dockerfile steps/3-lean-apt.Dockerfile`.
+# Journey step 1b: the slim variant of the language image: no compilers, headers or VCS tools,
+# which a pure-Python app with wheels never needs at run time.
+# The one change from step 1: `diff 1-language-image.Dockerfile 1b-slim-variant.Dockerfile` (in journey/steps/).
 
-# Adaptation, not part of the lesson: bases are build args so that, with no registry,
-# `nox -s journey` can pass stand-ins made from Debian packages.
-ARG PYTHON_IMAGE=python:3.13-slim-trixie
-FROM ${PYTHON_IMAGE}
+FROM python:slim
 
 ARG DB_PASSWORD
 ENV DB_PASSWORD=${DB_PASSWORD}
 
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends curl \
-    && rm -rf /var/lib/apt/lists/*
+RUN apt-get update
+RUN apt-get install -y curl
 
 # Adaptation: behind a TLS-intercepting proxy, the host's CA bundle is mounted over the
 # system one for this RUN only, and pip is told to use the system bundle.

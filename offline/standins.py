@@ -1,7 +1,8 @@
 """Stand-in base images made from Debian packages, for machines that reach no registry.
 
 Each stand-in carries a name of its own, never an official one: a user who later goes online
-must not build on a stand-in by mistake. Recipes: ../shared/MACHINE.md, section 2.
+must not build on a stand-in by mistake. The build substitutes it for the official name in
+the Dockerfile's FROM line with a BuildKit named context (tools/images.py).
 """
 
 import hashlib
@@ -42,8 +43,11 @@ DPKG_EXCLUDES = [
 ]
 
 
+# Under a registry host that cannot exist (RFC 2606): a stand-in is never mistaken for an
+# official image, and no build can ever pull one from somewhere else.
+REGISTRY = "standin.invalid"
 # Stand-ins carry the hash of this file: a changed recipe makes them again.
-LABEL = "shortlink.standin.recipe"
+LABEL = "standin.recipe"
 RECIPE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 
 
@@ -76,19 +80,27 @@ class Standin:
         return label.returncode == 0 and label.stdout.strip() == RECIPE
 
     def make(self) -> None:
+        """Make it; an older stand-in it replaces (made by us, outdated recipe) is removed."""
+        old = subprocess.run(
+            ["docker", "image", "inspect", "--format", "{{.Id}}", self.name],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         {"python": _make_python, "os": _make_os, "uv": _make_uv}[self.kind](self)
+        if old:
+            subprocess.run(["docker", "image", "rm", old], capture_output=True)
 
 
 def standin_for(official: str) -> Standin:
-    """The stand-in of an official base image named in a Dockerfile's ARG default."""
+    """The stand-in of an official base image named in a Dockerfile's FROM line."""
     repository, _, tag = official.rpartition(":") if ":" in official else (official, "", "latest")
     short = repository.rsplit("/", 1)[-1]
     if short == "python":
-        return Standin(official, f"shortlink-standin/python:{tag}", "python")
+        return Standin(official, f"{REGISTRY}/python:{tag}", "python")
     if short == "uv":
-        return Standin(official, f"shortlink-standin/uv:{tag}", "uv")
+        return Standin(official, f"{REGISTRY}/uv:{tag}", "uv")
     if short in ("ubuntu", "debian"):
-        return Standin(official, f"shortlink-standin/generic-os:{SUITE}", "os")
+        return Standin(official, f"{REGISTRY}/generic-os:{SUITE}", "os")
     raise StandinError(f"no stand-in recipe for {official!r}")
 
 
@@ -121,6 +133,8 @@ def _debootstrap_import(standin: Standin, packages: list[str], hooks: list[str],
                 "ENV LANG=C.UTF-8",
                 "-c",
                 f'CMD ["{cmd}"]',
+                "-c",
+                f"LABEL {LABEL}={RECIPE}",
                 "-",
                 standin.name,
             ],
@@ -130,7 +144,6 @@ def _debootstrap_import(standin: Standin, packages: list[str], hooks: list[str],
         )
     if rootfs.returncode or imported.returncode:
         raise StandinError(f"making {standin.name} failed: {imported.stderr.strip()}")
-    _build(standin.name, f"FROM {standin.name}\nLABEL {LABEL}={RECIPE}\n")
 
 
 def _build(name: str, dockerfile: str, context: Path | None = None) -> None:

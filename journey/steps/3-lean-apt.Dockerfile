@@ -1,17 +1,15 @@
-# Journey step 1: a language image instead of a generic OS. Python, pip and venv come with the
-# base, so apt installs only what the app adds (curl, as so many Dockerfiles do).
-# The one change from step 0: `diff Dockerfile.baseline steps/1-language-image.Dockerfile`.
+# Journey step 3: lean apt: no recommended packages, and the package lists removed in the same
+# RUN that downloaded them, so no layer keeps them.
+# The one change from step 2: `diff 2-pinned-tag.Dockerfile 3-lean-apt.Dockerfile` (in journey/steps/).
 
-# Adaptation, not part of the lesson: bases are build args so that, with no registry,
-# `nox -s journey` can pass stand-ins made from Debian packages.
-ARG PYTHON_IMAGE=python
-FROM ${PYTHON_IMAGE}
+FROM python:3.13-slim-trixie
 
 ARG DB_PASSWORD
 ENV DB_PASSWORD=${DB_PASSWORD}
 
-RUN apt-get update
-RUN apt-get install -y curl
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends curl \
+    && rm -rf /var/lib/apt/lists/*
 
 # Adaptation: behind a TLS-intercepting proxy, the host's CA bundle is mounted over the
 # system one for this RUN only, and pip is told to use the system bundle.

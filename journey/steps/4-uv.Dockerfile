@@ -1,13 +1,9 @@
 # Journey step 4: uv instead of poetry and pip. uv installs from the lock file, fast, and the
 # dependencies get a layer of their own before `COPY . .`: a source edit no longer reinstalls them.
-# The one change from step 3: `diff steps/3-lean-apt.Dockerfile steps/4-uv.Dockerfile`.
+# The one change from step 3: `diff 3-lean-apt.Dockerfile 4-uv.Dockerfile` (in journey/steps/).
 
-# Adaptation, not part of the lesson: bases are build args so that, with no registry,
-# `nox -s journey` can pass stand-ins made from Debian packages.
-ARG PYTHON_IMAGE=python:3.13-slim-trixie
-ARG UV_IMAGE=ghcr.io/astral-sh/uv:0.13.9
-FROM ${UV_IMAGE} AS uv
-FROM ${PYTHON_IMAGE}
+FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
+FROM python:3.13-slim-trixie
 
 ARG DB_PASSWORD
 ENV DB_PASSWORD=${DB_PASSWORD}

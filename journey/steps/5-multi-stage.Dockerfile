@@ -1,13 +1,9 @@
 # Journey step 5: multi-stage. uv, its cache and the build happen in a builder stage; the runtime
 # stage starts again from the slim base and takes the built app, not the tools that built it.
-# The one change from step 4: `diff steps/4-uv.Dockerfile steps/5-multi-stage.Dockerfile`.
+# The one change from step 4: `diff 4-uv.Dockerfile 5-multi-stage.Dockerfile` (in journey/steps/).
 
-# Adaptation, not part of the lesson: bases are build args so that, with no registry,
-# `nox -s journey` can pass stand-ins made from Debian packages.
-ARG PYTHON_IMAGE=python:3.13-slim-trixie
-ARG UV_IMAGE=ghcr.io/astral-sh/uv:0.13.9
-FROM ${UV_IMAGE} AS uv
-FROM ${PYTHON_IMAGE} AS builder
+FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
+FROM python:3.13-slim-trixie AS builder
 
 ARG DB_PASSWORD
 ENV DB_PASSWORD=${DB_PASSWORD}
@@ -31,7 +27,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=secret,id=ca-bundle,required=false \
     uv sync --locked --no-dev
 
-FROM ${PYTHON_IMAGE} AS runtime
+FROM python:3.13-slim-trixie AS runtime
 
 ARG DB_PASSWORD
 ENV DB_PASSWORD=${DB_PASSWORD}

@@ -1,11 +1,8 @@
 # Journey step 2: an explicit, pinned tag instead of a rolling one: the same base on every build
 # until you change it on purpose (Dependabot proposes the bumps). Add @sha256:... to pin a digest.
-# The one change from step 1b: `diff steps/1b-slim-variant.Dockerfile steps/2-pinned-tag.Dockerfile`.
+# The one change from step 1b: `diff 1b-slim-variant.Dockerfile 2-pinned-tag.Dockerfile` (in journey/steps/).
 
-# Adaptation, not part of the lesson: bases are build args so that, with no registry,
-# `nox -s journey` can pass stand-ins made from Debian packages.
-ARG PYTHON_IMAGE=python:3.13-slim-trixie
-FROM ${PYTHON_IMAGE}
+FROM python:3.13-slim-trixie
 
 ARG DB_PASSWORD
 ENV DB_PASSWORD=${DB_PASSWORD}

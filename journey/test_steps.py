@@ -1,0 +1,40 @@
+"""Every step of the journey (journey/steps/, between the two Dockerfiles) builds and serves."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from journey import measure
+from tests.image.containers import remove_container, start_container
+from tools import images
+from tools.project import ROOT
+
+
+@pytest.fixture(scope="session")
+def journey_bases() -> Iterator[dict[str, str]]:
+    try:
+        images.require_engine()
+        yield images.resolve_base_images(tuple(step.image for step in measure.STEPS))[1]
+    except images.ImageToolError as error:
+        pytest.exit(str(error), returncode=1)
+    finally:
+        measure.remove_step_images()
+
+
+@pytest.mark.parametrize("step", measure.STEPS, ids=lambda step: f"step-{step.number}")
+def test_journey_step_builds_and_answers_healthz(
+    step: measure.Step, journey_bases: dict[str, str]
+) -> None:
+    images.build(step.image, journey_bases, quiet=True)
+    container = start_container(step.image.tag)
+    try:
+        assert container.request("GET", "/healthz").json() == {"status": "ok"}
+    finally:
+        remove_container(container)
+
+
+@pytest.mark.parametrize("step", measure.STEPS[1:-1], ids=lambda step: f"step-{step.number}")
+def test_journey_step_sends_the_whole_context_like_the_baseline(step: measure.Step) -> None:
+    ignore = ROOT / f"{step.dockerfile}.dockerignore"
+    baseline = ROOT / f"{images.BASELINE.dockerfile}.dockerignore"
+    assert ignore.read_text() == baseline.read_text()

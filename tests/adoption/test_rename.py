@@ -1,0 +1,83 @@
+"""A cloner's first hour, proven on every CI run: copy the project, delete the journey, rename
+it with one command, and everything left still lints, passes, builds and serves."""
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.image import service
+from tests.image.containers import remove_container, start_container
+from tools import canaries, images
+from tools.project import NAME, ROOT
+
+NEW = "acmelinks"
+NEW_IMAGES = (f"{NEW}:optimized", f"{NEW}:baseline")
+
+
+def run(*command: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run a command in the copy as a user would: outside this session's virtual environment."""
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env["PATH"] = os.pathsep.join(
+        p for p in env["PATH"].split(os.pathsep) if p != str(Path(sys.prefix) / "bin")
+    )
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def adopted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A renamed copy of this checkout, without the journey, with canaries planted."""
+    copy = tmp_path_factory.mktemp("adoption") / NEW
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for name in filter(None, listed.split("\0")):
+        if (ROOT / name).is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, copy / name)
+    shutil.rmtree(copy / "journey")
+    (copy / ".env").write_text(f"TOKEN={canaries.CANARIES['env-file']}\n")
+    remote = f"https://ci-user:{canaries.CANARIES['git-remote']}@git.example.invalid/o/r.git"
+    for command in (["init", "--quiet"], ["remote", "add", "origin", remote]):
+        subprocess.run(["git", *command], cwd=copy, check=True)
+    renamed = run("nox", "-s", "rename", "--", NEW, cwd=copy)
+    assert renamed.returncode == 0, renamed.stdout + renamed.stderr
+    try:
+        yield copy
+    finally:
+        for tag in NEW_IMAGES:
+            images.docker("rmi", "--force", tag, check=False)
+
+
+def test_nothing_names_the_old_project_but_the_license(adopted: Path) -> None:
+    found = run("git", "grep", "--untracked", "-il", NAME, "--", ".", ":!LICENSE", cwd=adopted)
+    assert found.returncode == 1, f"still named {NAME}: {found.stdout}"
+
+
+def test_renamed_project_lints_and_passes_its_unit_tests(adopted: Path) -> None:
+    checked = run("nox", "-s", "lint", "unit", cwd=adopted)
+    assert checked.returncode == 0, (checked.stdout + checked.stderr)[-3000:]
+
+
+def test_renamed_image_serves_through_its_port_as_non_root_without_canaries(
+    adopted: Path, tmp_path: Path
+) -> None:
+    built = run("nox", "-s", "build", cwd=adopted)
+    assert built.returncode == 0, (built.stdout + built.stderr)[-3000:]
+    container = start_container(f"{NEW}:optimized")
+    try:
+        assert service.round_trip(container) == ""
+        assert container.host.user().uid != 0
+    finally:
+        remove_container(container)
+    found = canaries.find(f"{NEW}:optimized", tmp_path)
+    assert not found["env-file"], found["env-file"]
+    assert not found["git-remote"], found["git-remote"]

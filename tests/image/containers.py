@@ -1,0 +1,152 @@
+"""Running the images under test: start, ask, stop, and what was observed on the way."""
+
+import http.client
+import json
+import subprocess
+import tarfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import testinfra
+
+from tools import images
+from tools.project import NAME
+
+from .service import HEALTH_PATH
+
+STARTUP_SECONDS = 60
+# Every container and volume a test makes carries this prefix and is removed by that test.
+PREFIX = f"{NAME}-test"
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> dict:
+        return json.loads(self.body)
+
+
+@dataclass
+class Container:
+    id: str
+    port: int
+    host: testinfra.host.Host = field(repr=False)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        payload: dict | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        body = json.dumps(payload) if payload is not None else None
+        sent = ({"Content-Type": "application/json"} if body else {}) | (headers or {})
+        try:
+            connection.request(method, path, body=body, headers=sent)
+            answer = connection.getresponse()
+            return Response(answer.status, dict(answer.getheaders()), answer.read())
+        finally:
+            connection.close()
+
+    def state(self) -> dict:
+        return json.loads(images.docker("inspect", "--format", "{{json .State}}", self.id))
+
+    def logs(self) -> str:
+        done = subprocess.run(["docker", "logs", self.id], capture_output=True, text=True)
+        return done.stdout + done.stderr
+
+
+def try_start(
+    tag: str, *run_args: str, health_path: str = HEALTH_PATH
+) -> tuple[Container | None, str]:
+    """``docker run`` an image, its port published on loopback, until ``health_path`` answers.
+
+    Returns the container, or None and what was observed (exit code, logs) when it stopped or
+    never answered.
+    """
+    name = f"{PREFIX}-{uuid.uuid4().hex[:12]}"
+    container_id = images.docker(
+        "run", "--detach", "--name", name, "--publish", "127.0.0.1::8000", *run_args, tag
+    ).strip()
+    address = images.docker("port", container_id, "8000/tcp", check=False).splitlines()
+    port = int(address[0].rsplit(":", 1)[1]) if address else 0
+    container = Container(container_id, port, testinfra.get_host(f"docker://{container_id}"))
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while port and time.monotonic() < deadline:
+        try:
+            if container.request("GET", health_path).status == 200:
+                return container, ""
+        except OSError:
+            pass
+        if not container.state()["Running"]:
+            break
+        time.sleep(0.2)
+    state = container.state()
+    observed = (
+        f"exited with code {state['ExitCode']}"
+        if not state["Running"]
+        else f"no answer on {health_path} within {STARTUP_SECONDS} s"
+    )
+    logs = container.logs()
+    remove_container(container)
+    return None, f"{observed}; logs:\n{logs[-2000:]}"
+
+
+def start_container(tag: str, *run_args: str) -> Container:
+    container, observed = try_start(tag, *run_args)
+    if container is None:
+        pytest.fail(f"{tag} did not start: {observed}")
+    return container
+
+
+def stop(container: Container, seconds: int) -> tuple[float, int]:
+    """``docker stop --time seconds``: how long it took and the exit code."""
+    started = time.perf_counter()
+    images.docker("stop", "--time", str(seconds), container.id)
+    return time.perf_counter() - started, container.state()["ExitCode"]
+
+
+def run_until_exit(tag: str, *run_args: str, seconds: float = 15) -> tuple[int | None, str]:
+    """Run a container in the foreground: its exit code (None: still running) and its output."""
+    name = f"{PREFIX}-{uuid.uuid4().hex[:12]}"
+    try:
+        done = subprocess.run(
+            ["docker", "run", "--name", name, *run_args, tag],
+            capture_output=True,
+            text=True,
+            timeout=seconds,
+        )
+        return done.returncode, done.stdout + done.stderr
+    except subprocess.TimeoutExpired:
+        return None, f"still running after {seconds} s"
+    finally:
+        images.docker("rm", "--force", name, check=False)
+
+
+def wait_for_health(container: Container, seconds: float = 30) -> str | None:
+    """The HEALTHCHECK's verdict once it has one (None: the image has no HEALTHCHECK)."""
+    deadline = time.monotonic() + seconds
+    status = None
+    while time.monotonic() < deadline:
+        status = (container.state().get("Health") or {}).get("Status")
+        if status in ("healthy", "unhealthy", None):
+            return status
+        time.sleep(0.5)
+    return status
+
+
+def remove_container(container: Container) -> None:
+    images.docker("rm", "--force", "--volumes", container.id, check=False)
+
+
+def members(archive: Path) -> Iterator[tarfile.TarInfo]:
+    with tarfile.open(archive) as tar:
+        yield from tar

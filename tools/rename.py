@@ -1,0 +1,137 @@
+"""Adopt the project under your own name: ``nox -s rename -- NEWNAME``.
+
+The name is said once, in pyproject.toml; the service and the tools read it from there or from
+``__package__``. What still spells it out (imports in tests, the Dockerfiles' CMD and ENV, the
+README, CI files) is rewritten here in one pass, the package folder is renamed and uv.lock
+follows. Nothing is written until every check has passed; a failure restores what was written.
+"""
+
+import keyword
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from tools.project import NAME, PACKAGE, ROOT
+
+# Lower-case letters and digits, words joined by single underscores: a valid import name, a
+# valid distribution name, a valid image repository name and, upper-cased, a valid env prefix.
+VALID_NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
+# Its copyright line names the project's original authors.
+KEPT = {"LICENSE"}
+
+
+class RenameError(ValueError):
+    """The new name cannot be used; the message says why."""
+
+
+def check(new: str) -> None:
+    """Refuse, with one line, every name that would leave a broken or ambiguous tree."""
+    if not new:
+        raise RenameError("give the new name: nox -s rename -- NEWNAME (e.g. acmelinks)")
+    if not VALID_NAME.fullmatch(new):
+        raise RenameError(
+            f"{new!r} is not a lower-case Python package name: letters and digits, words joined "
+            f"by single underscores, starting with a letter (e.g. acmelinks, acme_links)"
+        )
+    if keyword.iskeyword(new) or keyword.issoftkeyword(new):
+        raise RenameError(f"{new!r} is a Python keyword")
+    if new in sys.stdlib_module_names:
+        raise RenameError(f"{new!r} would hide the standard library's module of that name")
+    if new == PACKAGE:
+        raise RenameError(f"the project is already called {new!r}")
+    if new in locked_packages():
+        raise RenameError(f"{new!r} is the name of a dependency in uv.lock")
+
+
+def locked_packages() -> set[str]:
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    return {re.sub(r"[-.]", "_", p["name"]).lower() for p in lock.get("package", [])}
+
+
+def project_files() -> list[str]:
+    """Tracked and untracked files, not the ignored ones: an uncommitted tree works too."""
+    listed = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True,
+        text=True,
+    )
+    if listed.returncode:
+        raise RenameError(f"{ROOT} is not a git checkout: rename needs `git ls-files`")
+    return sorted({f for f in listed.stdout.split("\0") if f and (ROOT / f).is_file()})
+
+
+def texts() -> dict[str, str]:
+    """Every project file that is text, by path; binaries (images) are left alone."""
+    found = {}
+    for name in project_files():
+        if name in KEPT:
+            continue
+        data = (ROOT / name).read_bytes()
+        try:
+            found[name] = data.decode()
+        except UnicodeDecodeError:
+            continue
+    return found
+
+
+def replace(text: str, new: str) -> str:
+    for old, renamed in ((NAME, new), (PACKAGE, new), (PACKAGE.upper(), new.upper())):
+        text = text.replace(old, renamed)
+    return text
+
+
+def paths_to_move() -> list[str]:
+    """The package folder (whole, caches and all), then any other file named after the project."""
+    files = project_files()
+    folders = sorted({str(Path(f).parent) for f in files if Path(f).parent.name in (NAME, PACKAGE)})
+    inside = tuple(f"{folder}/" for folder in folders)
+    named = [f for f in files if not f.startswith(inside) and PACKAGE in Path(f).name]
+    return folders + named
+
+
+def rename(new: str) -> list[str]:
+    """Rename the project to ``new``; return one line per change made."""
+    check(new)
+    originals = {path: text for path, text in texts().items() if replace(text, new) != text}
+    moves = [(ROOT / path, ROOT / replace(path, new)) for path in paths_to_move()]
+    done: list[str] = []
+    try:
+        for path, text in originals.items():
+            (ROOT / path).write_text(replace(text, new))
+        for old, renamed in moves:
+            old.rename(renamed)
+        locked = subprocess.run(["uv", "lock", "--quiet"], cwd=ROOT, capture_output=True, text=True)
+        if locked.returncode:
+            raise RenameError(f"uv lock failed, nothing changed: {locked.stderr.strip()[-500:]}")
+    except BaseException:
+        for old, renamed in reversed(moves):
+            if renamed.exists():
+                renamed.rename(old)
+        for path, text in originals.items():
+            (ROOT / path).write_text(text)
+        raise
+    done += [f"rewrote {path}" for path in originals]
+    done += [f"moved {o.relative_to(ROOT)} -> {r.relative_to(ROOT)}" for o, r in moves]
+    done.append("uv.lock updated by `uv lock`")
+    return done
+
+
+def main() -> int:
+    new = sys.argv[1] if len(sys.argv) > 1 else ""
+    try:
+        changes = rename(new.strip())
+    except RenameError as error:
+        print(f"rename: {error}", file=sys.stderr)
+        return 1
+    print("\n".join(changes))
+    print(
+        f"{NAME} is now {new}: images {new}:optimized and {new}:baseline, settings "
+        f"{new.upper()}_*. Next: nox -s build test"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
