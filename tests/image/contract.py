@@ -50,6 +50,6 @@ def verdict(expected: Expected, holds: bool, evidence: str) -> None:
         assert holds, f"the property does not hold: {evidence}"
         return
     assert not holds, f"expected to fail ({expected.because}), but it holds: {evidence}"
-    assert re.search(expected.because, evidence), (
+    assert re.search(expected.because, evidence, re.DOTALL), (
         f"it fails, but not for the stated reason /{expected.because}/: {evidence}"
     )

@@ -4,6 +4,8 @@ Sizes are read from the image's own layers (`docker save`), so they mean the sam
 classic and the containerd image store.
 """
 
+import functools
+
 from tools import images
 
 from .contract import HOLDS, Expected, fails, per_image, verdict
@@ -15,14 +17,20 @@ VENV_BUDGET = 40_000_000
 ABSOLUTE_CAP = 250_000_000
 
 
+@functools.cache
+def unpacked(tag: str) -> int:
+    """Measured once per run: saving the baseline's layers takes seconds."""
+    return images.image_size(tag).unpacked
+
+
 @per_image(optimized=HOLDS, baseline=fails(r"\d{3,}\.\d MB over"))
 def test_image_is_at_most_its_python_base_plus_the_venv_budget(
     image: images.Image, expected: Expected, bases: dict[str, str]
 ) -> None:
     # The last FROM is the runtime stage's base.
     python_base = bases[images.OPTIMIZED.base_images()[-1]]
-    base_size = images.image_size(python_base).unpacked
-    size = images.image_size(image.tag).unpacked
+    base_size = unpacked(python_base)
+    size = unpacked(image.tag)
     verdict_text = (
         f"{image.tag}: {images.megabytes(size)}, "
         f"{images.megabytes(size - base_size - VENV_BUDGET)} over {python_base} "
@@ -33,5 +41,5 @@ def test_image_is_at_most_its_python_base_plus_the_venv_budget(
 
 @per_image(optimized=HOLDS, baseline=fails(r"\d{4,}\.\d MB"))
 def test_image_is_far_below_the_absolute_size_cap(image: images.Image, expected: Expected) -> None:
-    size = images.image_size(image.tag).unpacked
+    size = unpacked(image.tag)
     verdict(expected, size <= ABSOLUTE_CAP, f"{image.tag}: {images.megabytes(size)}")
