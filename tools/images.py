@@ -314,13 +314,22 @@ def build(
     command += [f"--secret=id={name},src={path}" for name, path in all_secrets.items()]
     command += ["--no-cache"] if no_cache else []
     command += ["--progress=plain", str(context)]
+    replaced = None if filesystem_tar else image_id(tag or image.tag)
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=quiet, text=True)
     seconds = time.perf_counter() - started
     if done.returncode:
         detail = done.stderr.strip()[-3000:] if quiet else "see the build output above"
         raise ImageToolError(f"building {tag or image.tag} failed: {detail}")
+    if replaced and replaced != image_id(tag or image.tag):
+        # The image this tag named before, now untagged: ours, and left to no one.
+        docker("image", "rm", replaced, check=False)
     return Build(seconds, done.stderr if quiet else "")
+
+
+def image_id(tag: str) -> str | None:
+    found = docker("image", "inspect", "--format", "{{.Id}}", tag, check=False).strip()
+    return found or None
 
 
 def write_sbom(destination: Path) -> None:

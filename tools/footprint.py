@@ -1,0 +1,112 @@
+"""Prove that a run leaves the machine as it found it (`.ci/run` wraps every session in this).
+
+``python -m tools.footprint plant STATE``: plant an unrelated image, volume and BuildKit cache
+entry, as another project on the same machine would have, and note what exists.
+``python -m tools.footprint check STATE``: the planted three are still there (nothing pruned
+them), and the run left nothing new but what `nox -s build` is meant to leave: the project's
+images and the stand-in bases. The planted probes are removed afterwards.
+"""
+
+import io
+import json
+import subprocess
+import sys
+import tarfile
+import tempfile
+import uuid
+from pathlib import Path
+
+from tools import images
+from tools.project import NAME
+
+KEPT_REPOSITORIES = (f"{NAME}:", "standin.invalid/")
+
+
+def listing(*command: str) -> set[str]:
+    return set(images.docker(*command).split())
+
+
+def state() -> dict[str, list[str]]:
+    return {
+        "images": sorted(listing("image", "ls", "--all", "--quiet", "--no-trunc")),
+        "containers": sorted(listing("container", "ls", "--all", "--quiet", "--no-trunc")),
+        "volumes": sorted(listing("volume", "ls", "--quiet")),
+        "networks": sorted(listing("network", "ls", "--quiet", "--no-trunc")),
+    }
+
+
+def build_probe(folder: Path, token: str) -> str:
+    """Build a one-file image from scratch; its plain progress output."""
+    (folder / "probe.txt").write_text(token)
+    (folder / "Dockerfile").write_text("FROM scratch\nCOPY probe.txt /\n")
+    done = subprocess.run(
+        ["docker", "buildx", "build", "--progress=plain", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        raise images.ImageToolError(f"the cache probe did not build: {done.stderr[-500:]}")
+    return done.stderr
+
+
+def plant(record: Path) -> None:
+    token = uuid.uuid4().hex
+    probe = f"footprint-probe:{token}"
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        info = tarfile.TarInfo("probe.txt")
+        info.size = len(token)
+        tar.addfile(info, io.BytesIO(token.encode()))
+    subprocess.run(
+        ["docker", "import", "-", probe], input=archive.getvalue(), capture_output=True, check=True
+    )
+    images.docker("volume", "create", f"footprint-probe-{token}")
+    with tempfile.TemporaryDirectory() as folder:
+        build_probe(Path(folder), token)
+    record.write_text(json.dumps({"token": token, "before": state()}))
+
+
+def check(record: Path) -> list[str]:
+    """What is wrong; empty when the run left the machine as it found it."""
+    planted = json.loads(record.read_text())
+    token, before = planted["token"], planted["before"]
+    problems = []
+    if not images.image_exists(f"footprint-probe:{token}"):
+        problems.append("the unrelated image was removed")
+    if f"footprint-probe-{token}" not in listing("volume", "ls", "--quiet"):
+        problems.append("the unrelated volume was removed")
+    with tempfile.TemporaryDirectory() as folder:
+        if "CACHED" not in build_probe(Path(folder), token):
+            problems.append("the unrelated build cache entry was pruned")
+    kept = {
+        image_id
+        for line in images.docker(
+            "image", "ls", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"
+        ).splitlines()
+        if line.startswith(KEPT_REPOSITORIES)
+        for image_id in line.split()[1:]
+    }
+    after = state()
+    for kind, ids in after.items():
+        left = set(ids) - set(before[kind]) - (kept if kind == "images" else set())
+        if left:
+            problems.append(f"{len(left)} {kind} left behind: {sorted(left)[:5]}")
+    images.docker("image", "rm", f"footprint-probe:{token}", check=False)
+    images.docker("volume", "rm", f"footprint-probe-{token}", check=False)
+    return problems
+
+
+def main() -> int:
+    action, record = sys.argv[1], Path(sys.argv[2])
+    if action == "plant":
+        plant(record)
+        return 0
+    problems = check(record)
+    for problem in problems:
+        print(f"footprint: {problem}", file=sys.stderr)
+    print("footprint: the machine is as it was found" if not problems else "", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
