@@ -1,4 +1,4 @@
-"""Sessions: lint, unit, build, test. CI runs `nox -s build test`; see the README."""
+"""Sessions: lint, unit, build, test, journey, bench. CI: `nox -s build test`; see the README."""
 
 import sys
 from pathlib import Path
@@ -51,3 +51,10 @@ def journey(session: nox.Session) -> None:
     """Build and measure every step from the baseline to the Dockerfile; write docs/ and README."""
     sessions.sync(session)
     sessions.measure_journey(session)
+
+
+@nox.session(python="3.13")
+def bench(session: nox.Session) -> None:
+    """Load the service before (a fixed commit) and after, in one run; `-- --write`: README."""
+    sessions.sync(session)
+    session.run("python", "-m", "tools.bench", *session.posargs)
