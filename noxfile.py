@@ -1,5 +1,5 @@
 """Sessions. The kernel a cloner keeps: lint, unit, build, test, up, rename, reproducible,
-adoption. The journey adds its own (steps, journey) when journey/ is present."""
+adoption, bench. The journey adds its own (steps, journey) when journey/ is present."""
 
 import contextlib
 import sys
@@ -73,6 +73,13 @@ def adoption(session: nox.Session) -> None:
     """In a copy without the journey: rename, lint, unit, build, and the renamed image serves."""
     sessions.sync(session)
     session.run("pytest", "tests/adoption", *session.posargs)
+
+
+@nox.session(python="3.13")
+def bench(session: nox.Session) -> None:
+    """Load the service before (a fixed commit) and after, in one run; `-- --write`: README."""
+    sessions.sync(session)
+    session.run("python", "-m", "tools.bench", *session.posargs)
 
 
 # The optional parts: delete their folder and their sessions go with it (README, "Layout").

@@ -6,7 +6,9 @@ import sys
 import uvicorn
 from pydantic import ValidationError
 
+from . import logs
 from .app import StartupError, create_app
+from .server import KEEP_ALIVE_SECONDS, protocol
 from .settings import ENV_PREFIX, Settings
 
 # Below Docker's default 10 s stop timeout, so in-flight requests end and the database closes
@@ -16,17 +18,8 @@ GRACEFUL_SHUTDOWN_SECONDS = 5
 log = logging.getLogger(__package__)
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        stream=sys.stdout,
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        force=True,
-    )
-
-
 def main() -> int:
-    configure_logging("info")
+    logs.configure("info")
     try:
         settings = Settings()
     except ValidationError as error:
@@ -36,7 +29,7 @@ def main() -> int:
         )
         log.error("invalid settings: %s", problems)
         return 2
-    configure_logging(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     try:
         app = create_app(settings)
     except StartupError as error:
@@ -46,8 +39,10 @@ def main() -> int:
         app,
         host=settings.host,
         port=settings.port,
+        http=protocol(),
         log_config=None,
         access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     return 0

@@ -1,26 +1,45 @@
 """The HTTP API: create, follow, inspect and delete short links."""
 
 import logging
+import pathlib
+import re
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib.metadata import version as package_version
-from pathlib import Path
-from typing import Annotated
-from urllib.parse import urlsplit
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
+from fastapi import Depends, FastAPI, HTTPException, Path, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, field_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
-from .middleware import BodySizeLimit, RequestLog
+from . import urls
+from .middleware import BodySizeLimit, RequestLog, SafeJSONResponse
 from .settings import Settings
-from .store import Link, Store, StoreError
+from .store import Link, Store, StoreError, StoreFull
 
-MAX_URL_LENGTH = 2048
+MAX_URL_LENGTH = urls.MAX_URL_LENGTH
 MAX_BODY_BYTES = 16 * 1024
+# How long a client waits before retrying a write the database could not take.
+RETRY_AFTER_SECONDS = 30
+# Host[:port] as a client may send it: a name or IPv4 address, or an IPv6 one in brackets.
+HOST_HEADER = re.compile(r"(?P<host>[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?")
 
 log = logging.getLogger(__package__)
+
+type Endpoint = Callable[..., Any]
+
+# The top-level paths that are not codes; the document says so, so that no client or fuzzer
+# expects GET /version to be a redirect.
+NOT_CODES = ["healthz", "readyz", "version", "links", "docs", "redoc", "openapi.json"]
+Code = Annotated[
+    str,
+    Path(description="A link's code.", json_schema_extra={"not": {"enum": NOT_CODES}}),
+]
 
 
 class StartupError(Exception):
@@ -28,42 +47,87 @@ class StartupError(Exception):
 
 
 class NewLink(BaseModel):
-    url: str = Field(max_length=MAX_URL_LENGTH, examples=["https://example.com/some/long/path"])
+    url: str = Field(
+        max_length=MAX_URL_LENGTH,
+        description=(
+            "An http or https URL naming a host, without spaces, control characters or a user "
+            "name; stored normalized: scheme and host lower-case, an international host name "
+            "as punycode, other characters outside the pattern percent-encoded. At most "
+            f"{MAX_URL_LENGTH} characters, also once normalized."
+        ),
+        json_schema_extra={"pattern": urls.URL_PATTERN},
+        examples=["https://example.com/some/long/path"],
+    )
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, url: str) -> str:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            raise ValueError("the URL must start with http:// or https://")
-        if not parts.hostname:
-            raise ValueError("the URL must name a host")
-        return url
+    def _normalized(cls, url: str) -> str:
+        return urls.normalize(url)
 
 
 class LinkOut(BaseModel):
     code: str
     url: str
-    short_url: str
+    short_url: str = Field(
+        description="The link to share; relative when no public URL or allowed host is known."
+    )
     hits: int
     created_at: str
 
 
-def read_admin_token(path: Path | None) -> str | None:
-    """The admin token, or None when deletion is disabled; never logs the token itself."""
+class Problem(BaseModel):
+    detail: str
+
+
+class InputProblem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class InputProblems(BaseModel):
+    detail: list[InputProblem]
+
+
+def problem(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description}
+
+
+STORE_PROBLEMS = {
+    503: problem("The database cannot be written now; retry after Retry-After seconds."),
+    507: problem("The disk is full: the link cannot be stored now; retry after Retry-After."),
+}
+INPUT_PROBLEMS = {
+    400: problem("The body is not JSON that can be parsed (encoding, nesting)."),
+    413: problem(f"The body is larger than {MAX_BODY_BYTES} bytes."),
+    422: {"model": InputProblems, "description": "The body or URL breaks a rule named in msg."},
+}
+NOT_FOUND = {404: problem("No link has this code.")}
+
+
+def read_admin_token(path: pathlib.Path | None) -> bytes | None:
+    """The admin token's UTF-8 bytes, or None when deletion is disabled; never logs the token."""
     if path is None:
         log.warning("deletion disabled: no admin token file configured")
         return None
     try:
-        token = path.read_text().strip()
+        token = path.read_bytes().decode().strip()
     except FileNotFoundError:
         log.warning("deletion disabled: admin token file %s does not exist", path)
         return None
     except OSError as error:
         raise StartupError(f"cannot read the admin token file {path}: {error.strerror}") from error
+    except UnicodeDecodeError:
+        raise StartupError(f"cannot read the admin token file {path}: not UTF-8 text") from None
     if not token:
         raise StartupError(f"the admin token file {path} is empty")
-    return token
+    return token.encode()
+
+
+def allowed_hosts(setting: str) -> frozenset[str] | None:
+    """The host names a Host header may carry; None: any well-formed one ("*")."""
+    names = {name.strip().lower() for name in setting.split(",") if name.strip()}
+    return None if "*" in names else frozenset(names)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -74,80 +138,178 @@ def create_app(settings: Settings) -> FastAPI:
     except StoreError as error:
         raise StartupError(str(error)) from error
     log.info("database %s opened with %d links", store.path, store.count())
+    trusted_hosts = allowed_hosts(settings.allowed_hosts)
+    public_url = str(settings.public_url).rstrip("/") if settings.public_url else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        store.start()
         yield
-        store.close()
+        await store.close()
         log.info("database closed")
 
-    app = FastAPI(title=__package__, version=package_version(__package__), lifespan=lifespan)
+    app = FastAPI(
+        title=__package__,
+        version=package_version(__package__),
+        lifespan=lifespan,
+        responses={405: problem("The method is not one of those the Allow header names.")},
+    )
+    app.state.store = store
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(RequestLog)
 
-    def link_out(link: Link, request: Request) -> LinkOut:
-        base = str(settings.public_url or request.base_url).rstrip("/")
-        return LinkOut(**vars(link), short_url=f"{base}/{link.code}")
+    @app.exception_handler(RequestValidationError)
+    async def invalid_input(_: Request, error: RequestValidationError) -> SafeJSONResponse:
+        # Never the offending input itself: it may be huge, nested or not even valid Unicode.
+        problems = [
+            {
+                "loc": [part if isinstance(part, int) else str(part) for part in e["loc"]],
+                "msg": e["msg"],
+                "type": e["type"],
+            }
+            for e in error.errors()
+        ]
+        return SafeJSONResponse({"detail": problems}, status_code=422)
 
-    def require_admin(authorization: Annotated[str | None, Header()] = None) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_problem(request: Request, error: StarletteHTTPException) -> SafeJSONResponse:
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return SafeJSONResponse({"detail": error.detail}, error.status_code, headers)
+
+    @app.exception_handler(StoreError)
+    async def store_problem(request: Request, error: StoreError) -> SafeJSONResponse:
+        log.error("%s %s not stored: %s", request.method, request.url.path, error)
+        full = isinstance(error, StoreFull)
+        return SafeJSONResponse(
+            {"detail": "the disk is full" if full else "the database cannot be written now"},
+            507 if full else 503,
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+    def allowed_methods(request: Request) -> list[str]:
+        # Every route of the path the request names, not only the first: GET and DELETE
+        # /links/{code} are two routes. Not /{code}'s methods for /links: a code is never that.
+        matching = [r for r in app.router.routes if r.matches(request.scope)[0] != Match.NONE]
+        path = getattr(matching[0], "path", None) if matching else None
+        return sorted(
+            method
+            for route in matching
+            if getattr(route, "path", None) == path
+            for method in getattr(route, "methods", ())
+        )
+
+    def base_url(request: Request) -> str:
+        if public_url:
+            return public_url
+        match = HOST_HEADER.fullmatch(request.headers.get("host", ""))
+        if match and (trusted_hosts is None or match["host"].lower() in trusted_hosts):
+            return f"{request.url.scheme}://{match[0].lower()}"
+        return ""
+
+    def link_out(link: Link, request: Request) -> LinkOut:
+        return LinkOut(**vars(link), short_url=f"{base_url(request)}/{link.code}")
+
+    bearer = HTTPBearer(auto_error=False, description="The admin token from the token file.")
+
+    def require_admin(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> None:
         if admin_token is None:
             raise HTTPException(403, "deletion is disabled: no admin token file was configured")
-        scheme, _, given = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not given:
+        if credentials is None:
             raise HTTPException(
                 401, "an admin bearer token is required", {"WWW-Authenticate": "Bearer"}
             )
-        if not secrets.compare_digest(given.encode(), admin_token.encode()):
+        # Header values arrive as latin-1 text: back to the bytes sent, compared with UTF-8.
+        if not secrets.compare_digest(credentials.credentials.encode("latin-1"), admin_token):
             raise HTTPException(403, "wrong admin token")
 
     def not_found(code: str) -> HTTPException:
         return HTTPException(404, f"no link with code {code!r}")
 
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
+    def get(path: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
+        """GET and HEAD: two routes, so each method has its own operation in the document."""
+
+        def register(endpoint: Endpoint) -> Endpoint:
+            app.get(path, **options)(endpoint)
+            app.head(path, **options)(endpoint)
+            return endpoint
+
+        return register
+
+    @get("/healthz")
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz")
-    def readyz(response: Response) -> dict[str, str]:
+    @get("/readyz", responses={503: problem("Not ready: see detail.")})
+    async def readyz(response: Response) -> dict[str, str]:
         try:
-            store.check_writable()
+            await store.check_writable()
         except StoreError as error:
             log.error("not ready: %s", error)
             response.status_code = 503
-            return {"status": "unavailable", "detail": "the database is not writable"}
+            return {"status": "unavailable", "detail": "the database cannot store a new link"}
         return {"status": "ready"}
 
-    @app.get("/version")
-    def version() -> dict[str, str]:
+    @get("/version")
+    async def version() -> dict[str, str]:
         return {
             "version": settings.version or package_version(__package__),
             "revision": settings.revision,
             "build_date": settings.build_date,
         }
 
-    @app.post("/links", status_code=201)
-    def create_link(new: NewLink, request: Request, response: Response) -> LinkOut:
-        link, created = store.add(new.url)
+    @app.post(
+        "/links",
+        status_code=201,
+        responses={
+            200: {"model": LinkOut, "description": "The URL was already stored: its link."},
+            **INPUT_PROBLEMS,
+            **STORE_PROBLEMS,
+        },
+    )
+    async def create_link(new: NewLink, request: Request, response: Response) -> LinkOut:
+        link, created = await store.add(new.url)
         if not created:
             response.status_code = 200
         response.headers["Location"] = f"/links/{link.code}"
         return link_out(link, request)
 
-    @app.get("/links/{code}")
-    def get_link(code: str, request: Request) -> LinkOut:
+    @get("/links/{code}", responses=NOT_FOUND)
+    async def get_link(code: Code, request: Request) -> LinkOut:
         link = store.get(code)
         if link is None:
             raise not_found(code)
         return link_out(link, request)
 
-    @app.delete("/links/{code}", status_code=204, dependencies=[Depends(require_admin)])
-    def delete_link(code: str) -> None:
-        if not store.delete(code):
+    @app.delete(
+        "/links/{code}",
+        status_code=204,
+        dependencies=[Depends(require_admin)],
+        responses={
+            401: problem("No bearer token was sent."),
+            403: problem("Wrong token, or deletion is disabled (no token file)."),
+            **NOT_FOUND,
+            **STORE_PROBLEMS,
+        },
+    )
+    async def delete_link(code: Code) -> None:
+        if not await store.delete(code):
             raise not_found(code)
 
-    @app.get("/{code}", status_code=307, response_class=RedirectResponse)
-    def follow(code: str) -> RedirectResponse:
-        url = store.hit(code)
+    @get(
+        "/{code}",
+        status_code=307,
+        response_class=RedirectResponse,
+        responses={307: {"description": "Redirect to the link's URL (Location)."}, **NOT_FOUND},
+    )
+    async def follow(code: Code) -> RedirectResponse:
+        if code in NOT_CODES:
+            # GET /links reaches this route; it names the links collection, which only POSTs.
+            raise HTTPException(405)
+        url = store.target(code)
         if url is None:
             raise not_found(code)
         return RedirectResponse(url, status_code=307)

@@ -1,13 +1,23 @@
-"""ASGI middleware: a request body limit and a one-line-per-request log."""
+"""ASGI middleware: a request body limit, and one log line per request that no error escapes."""
 
+import json
 import logging
 import time
+import traceback
 
 from fastapi import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access_log = logging.getLogger(f"{__package__}.access")
+log = logging.getLogger(__package__)
+
+
+class SafeJSONResponse(JSONResponse):
+    """ASCII-only JSON: text that is not valid Unicode (a lone surrogate) still encodes."""
+
+    def render(self, content: object) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode()
 
 
 class BodySizeLimit:
@@ -42,11 +52,15 @@ class BodySizeLimit:
         return f"request body larger than {self.max_bytes} bytes"
 
     def _too_large(self) -> JSONResponse:
-        return JSONResponse({"detail": self._detail()}, status_code=413)
+        return SafeJSONResponse({"detail": self._detail()}, status_code=413)
 
 
 class RequestLog:
-    """Log method, path, status and duration of every request: never headers, never bodies."""
+    """Log method, path, status and duration of every request: never headers, never bodies.
+
+    Outermost, so that an error nothing else handled still gets a JSON 500 and one line naming
+    where it happened, not a traceback carrying whatever the request held.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -56,7 +70,7 @@ class RequestLog:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
+        status = 0
 
         async def send_with_status(message: Message) -> None:
             nonlocal status
@@ -66,6 +80,23 @@ class RequestLog:
 
         try:
             await self.app(scope, receive, send_with_status)
+        except Exception as error:
+            # The frames say where; the exception's message, which may quote input, is left out.
+            frames = "".join(traceback.format_tb(error.__traceback__))
+            log.error(
+                "unhandled %s in %s %s\n%s",
+                type(error).__name__,
+                scope["method"],
+                scope["path"],
+                frames,
+            )
+            if not status:
+                status = 500
+                await SafeJSONResponse({"detail": "internal error"}, status_code=500)(
+                    scope, receive, send
+                )
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000
-            access_log.info("%s %s %d %.1fms", scope["method"], scope["path"], status, elapsed_ms)
+            access_log.info(
+                "%s %s %d %.1fms", scope["method"], scope["path"], status or 500, elapsed_ms
+            )

@@ -6,6 +6,8 @@ from typing import Literal
 from pydantic import AnyHttpUrl, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .logs import LogFormat
+
 # The package name, upper-cased: renaming the package renames every variable.
 ENV_PREFIX = f"{__package__.upper()}_"
 
@@ -25,14 +27,19 @@ class Settings(BaseSettings):
         description="File holding the admin token for DELETE; empty or absent disables deletion.",
     )
     log_level: LogLevel = Field("info", description="One of critical, error, warning, info, debug.")
+    log_format: LogFormat = Field("text", description="text, or json: one JSON object a line.")
     public_url: AnyHttpUrl | None = Field(
-        None, description="Base of the short URLs returned; default: the URL the request came to."
+        None, description="Base of the short URLs returned; default: from an allowed Host header."
+    )
+    allowed_hosts: str = Field(
+        "localhost,127.0.0.1,::1",
+        description="Comma-separated Host header names short URLs may use; * for any.",
     )
     version: str | None = Field(None, description="Reported by /version; default: the package's.")
     revision: str = Field("unknown", description="Git revision reported by /version.")
     build_date: str = Field("unknown", description="Build date reported by /version.")
 
-    @field_validator("log_level", mode="before")
+    @field_validator("log_level", "log_format", mode="before")
     @classmethod
     def _lowercase_log_level(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value

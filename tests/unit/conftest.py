@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from shortlink.app import create_app
 from shortlink.settings import Settings
 
-ADMIN_TOKEN = "unit-test-admin-token"
+from .helpers import ADMIN_TOKEN, TEST_HOST
 
 type ClientFactory = Callable[..., TestClient]
 
@@ -30,7 +30,9 @@ def make_client(data_dir: Path, token_file: Path) -> Iterator[ClientFactory]:
     clients: list[TestClient] = []
 
     def make(**overrides: object) -> TestClient:
-        settings = Settings(**{"data_dir": data_dir, "admin_token_file": token_file, **overrides})
+        defaults = {"data_dir": data_dir, "admin_token_file": token_file}
+        # The test client's Host header; the default list is tested on its own.
+        settings = Settings(**{**defaults, "allowed_hosts": TEST_HOST, **overrides})
         client = TestClient(create_app(settings)).__enter__()
         clients.append(client)
         return client
