@@ -60,7 +60,7 @@ def healthy_and_round_trips(tag: str, *run_args: str) -> tuple[bool, str]:
         remove_container(container)
 
 
-@per_image(optimized=HOLDS, baseline=fails(r"exited with code 1;.*Read-only file system"))
+@per_image(optimized=HOLDS, baseline=fails(r"(?i)exited with code 1;.*read-only file system"))
 def test_runs_read_only_without_capabilities_or_new_privileges(
     image: images.Image, expected: Expected, volume: str
 ) -> None:
