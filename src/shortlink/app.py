@@ -66,8 +66,13 @@ def read_admin_token(path: Path | None) -> str | None:
     return token
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """Open the database and read the admin token now, so bad settings fail at start-up."""
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Open the database and read the admin token now, so bad settings fail at start-up.
+
+    Without ``settings``, they are read from the environment: uvicorn's ``--factory --reload``
+    (the dev image) can only call a factory without arguments.
+    """
+    settings = settings or Settings()
     admin_token = read_admin_token(settings.admin_token_file)
     try:
         store = Store(settings.data_dir)
