@@ -52,6 +52,45 @@ RUN --mount=from=uv,source=/uv,target=/bin/uv \
     --mount=type=secret,id=netrc,required=false \
     uv sync --locked --no-editable --no-dev
 
+# The dev loop (compose.yaml's `dev` service, `docker compose watch`). Never the default target:
+# the runtime stage below stays last.
+FROM builder AS dev
+ARG APP_UID
+# Dev tools start faster without compiling every dependency's bytecode first.
+ENV UV_COMPILE_BYTECODE=0
+# All dependencies, dev group included; reused until uv.lock changes.
+RUN --mount=from=uv,source=/uv,target=/bin/uv \
+    --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=bind,source=uv.lock,target=uv.lock \
+    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
+    --mount=type=secret,id=ca-bundle,required=false \
+    --mount=type=secret,id=netrc,required=false \
+    uv sync --locked --no-install-project
+# Owned by the app's uid: `docker compose watch` syncs edits in as that user.
+COPY --chown=${APP_UID}:${APP_UID} pyproject.toml uv.lock README.md ./
+COPY --chown=${APP_UID}:${APP_UID} src src
+# The project editable (the venv imports /app/src, so a synced edit is the running code); the
+# app's user, named as watch's copy needs; a data folder it can write.
+RUN --mount=from=uv,source=/uv,target=/bin/uv \
+    --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=secret,id=ca-bundle,required=false \
+    --mount=type=secret,id=netrc,required=false \
+    uv sync --locked \
+    && groupadd --gid "${APP_UID}" app \
+    && useradd --no-log-init --uid "${APP_UID}" --gid app \
+       --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin app \
+    && install --directory --owner="${APP_UID}" --group="${APP_UID}" /data
+# As in the runtime: logs reach `docker logs` at once, data goes to /data.
+ENV PATH="/app/.venv/bin:${PATH}" \
+    PYTHONUNBUFFERED=1 \
+    SHORTLINK_DATA_DIR=/data
+EXPOSE 8000
+# The same numeric uid as production, never root; no `:gid`, which watch's copy cannot look up.
+USER ${APP_UID}
+# uvicorn restarts the app when a file under src/ changes; its CLI reads no SHORTLINK_HOST.
+CMD ["uvicorn", "shortlink.app:create_app", "--factory", "--reload", "--reload-dir", "src", \
+     "--host", "0.0.0.0", "--port", "8000"]
+
 FROM python:3.13-slim-trixie AS runtime
 ARG APP_UID
 # The app's user: no login shell, no home. /data is its only writable place, group 0 and

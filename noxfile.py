@@ -54,6 +54,12 @@ def up(session: nox.Session) -> None:
     sessions.serve(session)
 
 
+@nox.session(python="3.13")
+def compose(session: nox.Session) -> None:
+    """compose.yaml: locked-down `up --wait`, the watch dev loop, unit tests in the dev image."""
+    sessions.compose(session)
+
+
 @nox.session(venv_backend="none")
 def rename(session: nox.Session) -> None:
     """Adopt the project under your own name: `nox -s rename -- NEWNAME`."""

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import nox
 
+from tools import compose as compose_tool
 from tools import images, report
 from tools import rename as rename_project
 from tools.project import ROOT
@@ -181,3 +182,16 @@ def rename(session: nox.Session) -> None:
     except rename_project.RenameError as error:
         session.error(str(error))
     session.log("renamed; next: nox -s build test")
+
+
+def compose(session: nox.Session) -> None:
+    """Prove compose.yaml: the stand-ins and CA bundle of this machine in an override, then the
+    tests, each on a Compose project of its own."""
+    with clear_errors(session):
+        images.require_engine()
+        session.log(f"Docker Compose {compose_tool.require_compose()}")
+        bases = images.resolve_base_images((images.OPTIMIZED,))[1]
+        override = compose_tool.write_override(bases)
+    session.log(f"build settings for this machine: {override.relative_to(ROOT)}")
+    sync(session)
+    session.run("pytest", "tests/compose", *session.posargs)

@@ -130,8 +130,13 @@ def allowed_hosts(setting: str) -> frozenset[str] | None:
     return None if "*" in names else frozenset(names)
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """Open the database and read the admin token now, so bad settings fail at start-up."""
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Open the database and read the admin token now, so bad settings fail at start-up.
+
+    Without ``settings``, they are read from the environment: uvicorn's ``--factory --reload``
+    (the dev image) can only call a factory without arguments.
+    """
+    settings = settings or Settings()
     admin_token = read_admin_token(settings.admin_token_file)
     try:
         store = Store(settings.data_dir)

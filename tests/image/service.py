@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from tools.project import ENV_PREFIX, PACKAGE
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .containers import Container
 
 HEALTH_PATH = "/healthz"
@@ -67,3 +69,25 @@ def admin_token_accepted(container: "Container", token: str) -> bool:
 
 def deletion_disabled(container: "Container") -> bool:
     return container.request("DELETE", "/links/no-such-code").status == 403
+
+
+def admin_token_required(container: "Container") -> bool:
+    """Whether a delete without any token is refused as unauthenticated."""
+    return container.request("DELETE", "/links/no-such-code").status == 401
+
+
+# The dev loop's proof: one edit to the source whose effect the running service then answers.
+EDITED_SOURCE = f"src/{PACKAGE}/app.py"
+
+
+def edit_source(root: "Path", marker: str) -> None:
+    """Change what the health endpoint answers, in the sources under ``root``."""
+    path = root / EDITED_SOURCE
+    path.write_text(path.read_text().replace('"status": "ok"', f'"status": "{marker}"', 1))
+
+
+def serves_edit(container: "Container", marker: str) -> bool:
+    try:
+        return container.request("GET", HEALTH_PATH).json().get("status") == marker
+    except (OSError, ValueError):
+        return False

@@ -1,0 +1,165 @@
+"""`docker compose up --wait`: the production shape, locked down, healthy, its data on a volume."""
+
+import importlib
+import json
+import re
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.image import service
+from tests.image.containers import Container, wait_for_health
+from tools import compose, images
+from tools.project import PACKAGE, ROOT
+
+from .stack import Stack, numeric_non_root
+
+TOKEN = "compose-test-admin-token"
+GRACEFUL_SHUTDOWN_SECONDS = importlib.import_module(f"{PACKAGE}.__main__").GRACEFUL_SHUTDOWN_SECONDS
+
+
+@pytest.fixture(scope="module")
+def token_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("secret") / "admin_token"
+    path.write_text(TOKEN + "\n")
+    # Readable by the image's uid, as a user's `echo ... > admin_token` would be.
+    path.chmod(0o644)
+    return path
+
+
+@contextmanager
+def new_stack(token_file: Path) -> Iterator[Stack]:
+    stack = Stack(env={"ADMIN_TOKEN_FILE": str(token_file)})
+    try:
+        yield stack
+    finally:
+        left = stack.remove()
+        assert not left, f"left behind by {stack.project}: {left}"
+
+
+@pytest.fixture(scope="module")
+def stack(token_file: Path) -> Iterator[Stack]:
+    """One stack, up and healthy, shared by the checks that only look at it."""
+    with new_stack(token_file) as running:
+        running.up()
+        yield running
+
+
+@pytest.fixture(scope="module")
+def app(stack: Stack) -> Container:
+    return stack.container("app")
+
+
+@pytest.fixture
+def own_stack(token_file: Path) -> Iterator[Stack]:
+    """A stack for a test that takes it down and up again."""
+    with new_stack(token_file) as fresh:
+        yield fresh
+
+
+def test_compose_file_is_valid() -> None:
+    done = Stack(env={"ADMIN_TOKEN_FILE": "/nonexistent"}).run("config", "--quiet", check=False)
+    assert done.returncode == 0, done.stderr
+    plain = images.docker(
+        "compose", "-f", str(compose.COMPOSE_FILE), "config", "--quiet", check=False
+    )
+    assert plain == ""
+
+
+def test_without_the_token_file_up_says_in_one_line_which_file_to_create(tmp_path: Path) -> None:
+    missing = tmp_path / "admin_token"
+    stack = Stack(env={"ADMIN_TOKEN_FILE": str(missing)})
+    try:
+        done = stack.run("up", "--wait", "--build", "app", timeout=600, check=False)
+    finally:
+        assert not stack.remove()
+    assert done.returncode != 0
+    last_line = done.stderr.strip().splitlines()[-1]
+    assert str(missing) in last_line, done.stderr[-2000:]
+
+
+def test_reaches_healthy_and_round_trips_through_the_published_port(app: Container) -> None:
+    assert wait_for_health(app) == "healthy"
+    assert service.round_trip(app) == ""
+
+
+def test_runs_locked_down_as_the_compose_file_says(stack: Stack, app: Container) -> None:
+    """Read from the running container, not from the YAML: what the engine was really told."""
+    running = stack.inspect(app)
+    host, config = running["HostConfig"], running["Config"]
+    image = images.inspect(running["Image"])
+    assert host["ReadonlyRootfs"] is True
+    assert "/tmp" in (host["Tmpfs"] or {})
+    assert host["CapDrop"] == ["ALL"]
+    assert "no-new-privileges:true" in host["SecurityOpt"]
+    assert numeric_non_root(config["User"])
+    assert config["User"] == image["Config"]["User"]
+    assert config["Healthcheck"] == image["Config"]["Healthcheck"]
+    assert host["RestartPolicy"]["Name"] == "unless-stopped"
+    assert GRACEFUL_SHUTDOWN_SECONDS < config["StopTimeout"] <= GRACEFUL_SHUTDOWN_SECONDS + 5
+    mounts = {mount["Destination"]: mount for mount in running["Mounts"]}
+    assert mounts["/data"]["Type"] == "volume"
+    assert mounts[service.TOKEN_PATH]["Type"] == "bind"
+    assert mounts[service.TOKEN_PATH]["RW"] is False
+
+
+def test_delete_needs_the_token_from_the_secret_file(app: Container) -> None:
+    assert service.admin_token_accepted(app, TOKEN)
+    assert service.admin_token_required(app)
+    assert not service.admin_token_accepted(app, "not-the-token")
+
+
+def test_links_survive_down_and_up_and_go_with_down_volumes(own_stack: Stack) -> None:
+    own_stack.up()
+    key = service.write(own_stack.container("app"), 1)
+    assert key
+    own_stack.run("down")
+    own_stack.up()
+    assert service.stored(own_stack.container("app"), key)
+    own_stack.run("down", "--volumes")
+    own_stack.up()
+    assert not service.stored(own_stack.container("app"), key)
+
+
+def test_default_build_target_is_the_production_stage() -> None:
+    """`docker build .` builds the last stage: it must stay the runtime, never the dev stage."""
+    stages = images.FROM_LINE.findall((ROOT / images.OPTIMIZED.dockerfile).read_text())
+    assert stages[-1][1] == "runtime"
+
+
+# Run in an image's Python: its installed distributions, whether uv and the sources are there.
+INVENTORY = (
+    "import importlib.metadata as m, json, pathlib, shutil; print(json.dumps({"
+    "'dists': sorted(d.metadata['Name'].lower().replace('_', '-') for d in m.distributions()),"
+    "'uv': bool(shutil.which('uv') or shutil.which('uvx')),"
+    "'sources': pathlib.Path('/app/src').exists()}))"
+)
+
+
+def inventory(image: str) -> dict:
+    return json.loads(
+        images.docker("run", "--rm", "--entrypoint", "python", image, "-c", INVENTORY)
+    )
+
+
+def dev_group() -> set[str]:
+    groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]
+    return {re.split(r"[<>=!~\[; ]", spec)[0].lower() for spec in groups["dev"]}
+
+
+def test_production_image_has_no_dev_dependencies_uv_or_sources(stack: Stack) -> None:
+    found = inventory(stack.image("app"))
+    assert not dev_group() & set(found["dists"])
+    assert not found["uv"]
+    assert not found["sources"]
+
+
+def test_dev_image_has_the_dev_dependencies_and_sources_the_production_lacks(stack: Stack) -> None:
+    """The contrast: the same inventory finds them where they are."""
+    stack.run("--profile", "dev", "build", "dev", timeout=600)
+    found = inventory(stack.image("dev"))
+    assert dev_group() <= set(found["dists"])
+    assert found["sources"]

@@ -1,0 +1,58 @@
+"""Compose under this project's build conditions, for `nox -s compose` and its tests.
+
+compose.yaml names the official bases only, so that `docker compose up --build` builds as anyone
+online would. On a machine that builds with stand-ins or behind a TLS-intercepting proxy, an
+override file gives Compose what images.build gives buildx: the stand-ins as named contexts
+(`additional_contexts`) and the host's CA bundle as the build secret.
+"""
+
+import json
+import subprocess
+from pathlib import Path
+
+from tools import images
+from tools.project import ROOT
+
+COMPOSE_FILE = ROOT / "compose.yaml"
+# JSON is YAML: Compose reads it as a second compose file.
+OVERRIDE = images.BUILD_DIR / "compose.build.yaml"
+# The version tested; README, "Requirements".
+MINIMUM_VERSION = (2, 26)
+
+
+def require_compose() -> str:
+    """Compose's version; a clear error when the v2 plugin is missing or too old."""
+    done = subprocess.run(
+        ["docker", "compose", "version", "--short"], capture_output=True, text=True
+    )
+    version = done.stdout.strip().lstrip("v")
+    numbers = tuple(int(part) for part in version.split("-")[0].split(".")[:2] if part.isdigit())
+    if done.returncode or numbers < MINIMUM_VERSION:
+        raise images.ImageToolError(
+            f"Docker Compose {'.'.join(map(str, MINIMUM_VERSION))} or newer is needed "
+            f"(found: {version or 'none'}); on Debian, `bash offline/docker-engine` installs it"
+        )
+    return version
+
+
+def write_override(bases: dict[str, str], compose_file: Path = COMPOSE_FILE) -> Path:
+    """Write the override for every service of ``compose_file`` that builds; return its path."""
+    config = json.loads(
+        images.docker(
+            "compose", "-f", str(compose_file), "--profile", "*", "config", "--format", "json"
+        )
+    )
+    build: dict[str, object] = {}
+    standins = {ref: f"docker-image://{used}" for ref, used in bases.items() if used != ref}
+    if standins:
+        build["additional_contexts"] = standins
+    override: dict[str, object] = {}
+    if images.CA_BUNDLE.is_file():
+        build["secrets"] = ["ca-bundle"]
+        override["secrets"] = {"ca-bundle": {"file": str(images.CA_BUNDLE)}}
+    override["services"] = {
+        name: {"build": build} for name, service in config["services"].items() if "build" in service
+    }
+    OVERRIDE.parent.mkdir(parents=True, exist_ok=True)
+    OVERRIDE.write_text(json.dumps(override, indent=2) + "\n")
+    return OVERRIDE
