@@ -1,5 +1,6 @@
 """Sessions. The kernel a cloner keeps: lint, unit, build, test, up, rename, reproducible,
-adoption, bench. The journey adds its own (steps, journey) when journey/ is present."""
+adoption, bench, publish, verify, supply_chain. The journey adds its own (steps, journey) when
+journey/ is present."""
 
 import contextlib
 import sys
@@ -25,6 +26,7 @@ def lint(session: nox.Session) -> None:
     session.run("hadolint", images.OPTIMIZED.dockerfile)
     sessions.expect_hadolint_findings(session, images.BASELINE.dockerfile)
     sessions.validate_github_files(session)
+    sessions.lint_ci_files(session)
 
 
 @nox.session(python="3.13")
@@ -86,6 +88,24 @@ def bench(session: nox.Session) -> None:
     """Load the service before (a fixed commit) and after, in one run; `-- --write`: README."""
     sessions.sync(session)
     session.run("python", "-m", "tools.bench", *session.posargs)
+
+
+@nox.session(python="3.13")
+def publish(session: nox.Session) -> None:
+    """Reproducible build, push, SBOM, provenance, cosign signature; `-- --keep-registry`."""
+    sessions.publish_image(session)
+
+
+@nox.session(python="3.13")
+def verify(session: nox.Session) -> None:
+    """cosign's checks of a published image: `nox -s verify -- REGISTRY/NAME@sha256:...`."""
+    sessions.verify(session)
+
+
+@nox.session(python="3.13")
+def supply_chain(session: nox.Session) -> None:
+    """Publish twice from scratch into a temporary registry: same digest, signed, SBOM exact."""
+    sessions.supply_chain(session)
 
 
 # The optional parts: delete their folder and their sessions go with it (README, "Layout").

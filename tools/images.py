@@ -290,11 +290,14 @@ def build(
     no_cache: bool = False,
     quiet: bool = False,
     filesystem_tar: Path | None = None,
+    oci_archive: Path | None = None,
 ) -> Build:
     """Build ``image`` from ``context``; return its wall-clock time (and log, when quiet).
 
     With ``filesystem_tar``, the final filesystem is written there, its file times clamped to
-    SOURCE_DATE_EPOCH, instead of loading an image.
+    SOURCE_DATE_EPOCH, instead of loading an image. With ``oci_archive``, the image as a
+    registry would hold it (named ``tag``, times clamped the same way, BuildKit's full SLSA
+    provenance beside it): the engine's own image exporter refuses to clamp times.
     """
     declared = image.declared_args(context)
     args = {k: v for k, v in build_metadata(context).items() if k in declared}
@@ -306,6 +309,11 @@ def build(
     command = ["docker", "buildx", "build"]
     if filesystem_tar:
         command += [f"--output=type=tar,dest={filesystem_tar},rewrite-timestamp=true"]
+    elif oci_archive:
+        command += [
+            f"--output=type=oci,dest={oci_archive},name={tag},rewrite-timestamp=true",
+            "--provenance=mode=max",
+        ]
     else:
         command += ["--load", "--tag", tag or image.tag]
     command += ["--file", str(context / image.dockerfile)]
@@ -314,7 +322,7 @@ def build(
     command += [f"--secret=id={name},src={path}" for name, path in all_secrets.items()]
     command += ["--no-cache"] if no_cache else []
     command += ["--progress=plain", str(context)]
-    replaced = None if filesystem_tar else image_id(tag or image.tag)
+    replaced = None if filesystem_tar or oci_archive else image_id(tag or image.tag)
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=quiet, text=True)
     seconds = time.perf_counter() - started

@@ -1,5 +1,6 @@
 """What the noxfile's sessions do, kept here so the noxfile reads as a table of contents."""
 
+import re
 import statistics
 import subprocess
 from collections.abc import Iterator
@@ -8,7 +9,7 @@ from contextlib import contextmanager
 import nox
 
 from tools import compose as compose_tool
-from tools import images, report
+from tools import images, publish, report
 from tools import rename as rename_project
 from tools.project import ROOT
 
@@ -62,6 +63,27 @@ def validate_github_files(session: nox.Session) -> None:
     session.run(
         "check-jsonschema", "--builtin-schema", "vendor.dependabot", ".github/dependabot.yml"
     )
+
+
+def lint_ci_files(session: nox.Session) -> None:
+    """zizmor on the GitHub files (offline: no API calls), shellcheck on every shell script."""
+    session.run("zizmor", "--offline", "--no-progress", ".github/")
+    session.run("shellcheck", *shell_scripts())
+
+
+def shell_scripts() -> list[str]:
+    """Every tracked file that starts with a shell's #! line, wherever it lives."""
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split("\0")
+    scripts = []
+    for name in filter(None, tracked):
+        path = ROOT / name
+        if path.is_file():
+            with path.open("rb") as file:
+                if re.match(rb"#!\S*(/|env )(ba|da|k)?sh\b", file.readline()):
+                    scripts.append(name)
+    return scripts
 
 
 @contextmanager
@@ -195,3 +217,24 @@ def compose(session: nox.Session) -> None:
     session.log(f"build settings for this machine: {override.relative_to(ROOT)}")
     sync(session)
     session.run("pytest", "tests/compose", *session.posargs)
+
+
+def publish_image(session: nox.Session) -> None:
+    """`nox -s publish`; the tool ends with one line saying what to do when it cannot."""
+    sync(session)
+    session.run("python", "-m", "tools.publish", *session.posargs)
+
+
+def verify(session: nox.Session) -> None:
+    if len(session.posargs) != 1:
+        session.error("give one image: nox -s verify -- REGISTRY/NAME@sha256:...")
+    sync(session)
+    session.run("python", "-m", "tools.publish", "verify", *session.posargs)
+
+
+def supply_chain(session: nox.Session) -> None:
+    with clear_errors(session):
+        images.require_engine()
+        publish.require_containerd_store()
+    sync(session)
+    session.run("pytest", "tests/publish", "-s", *session.posargs)
