@@ -68,13 +68,19 @@ def validate_github_files(session: nox.Session) -> None:
 def lint_ci_files(session: nox.Session) -> None:
     """zizmor on the GitHub files (offline: no API calls), shellcheck on every shell script."""
     session.run("zizmor", "--offline", "--no-progress", ".github/")
-    session.run("shellcheck", *shell_scripts())
+    scripts = shell_scripts()
+    if scripts:
+        session.run("shellcheck", *scripts)
 
 
 def shell_scripts() -> list[str]:
-    """Every tracked file that starts with a shell's #! line, wherever it lives."""
+    """Every project file (tracked, or new and not ignored) that starts with a shell's #! line."""
     tracked = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split("\0")
     scripts = []
     for name in filter(None, tracked):
