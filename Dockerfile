@@ -41,7 +41,8 @@ RUN --mount=from=uv,source=/uv,target=/bin/uv \
     --mount=type=secret,id=netrc,required=false \
     uv sync --locked --no-install-project --no-editable --no-dev
 # Then the project, non-editable: the venv holds it, and the sources, bind-mounted, never
-# become a layer. uv rebuilds it when a file in pyproject.toml's `cache-keys` changed.
+# become a layer. uv rebuilds it when a file in pyproject.toml's `cache-keys` changed. uv
+# leaves its lock file (.venv/.lock) world-writable; nothing in the image is.
 RUN --mount=from=uv,source=/uv,target=/bin/uv \
     --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,source=uv.lock,target=uv.lock \
@@ -50,7 +51,8 @@ RUN --mount=from=uv,source=/uv,target=/bin/uv \
     --mount=type=bind,source=src,target=src \
     --mount=type=secret,id=ca-bundle,required=false \
     --mount=type=secret,id=netrc,required=false \
-    uv sync --locked --no-editable --no-dev
+    uv sync --locked --no-editable --no-dev \
+    && find /app/.venv -perm -0002 ! -type l -exec chmod o-w {} +
 
 # The dev loop (compose.yaml's `dev` service, `docker compose watch`). Never the default target:
 # the runtime stage below stays last.

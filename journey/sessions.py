@@ -14,7 +14,8 @@ def steps(session: nox.Session) -> None:
 
 @nox.session(python="3.13")
 def journey(session: nox.Session) -> None:
-    """Build and measure every step from the baseline to the Dockerfile; write journey/."""
+    """Build and measure every step from the baseline to the Dockerfile and beyond; write
+    journey/."""
     sessions.sync(session)
     with sessions.clear_errors(session):
         images.require_engine()

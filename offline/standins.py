@@ -6,15 +6,19 @@ the Dockerfile's FROM line with a BuildKit named context (tools/images.py).
 """
 
 import hashlib
+import io
 import re
 import shutil
 import subprocess
+import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
 SUITE = "trixie"
+DEBIAN_RELEASE = "13"
 # trixie's Python, for stand-ins of tags that name no version (`python`, `python:slim`).
 DEBIAN_PYTHON = "3.13"
 # What the official full `python` image has beyond slim: compilers, headers, VCS, fetchers.
@@ -31,6 +35,65 @@ FULL_VARIANT_PACKAGES = [
     "wget",
     "zlib1g-dev",
 ]
+# gcr.io/distroless/python3-debian13, as GoogleContainerTools/distroless defines it (read at commit
+# cd080764: static/config.bzl, base/config.bzl, cc/config.bzl, python3/config.bzl, whose list
+# private/repos/deb/trixie_python.yaml repeats): each layer's Debian packages, unpacked, no
+# maintainer script run. No shell, no coreutils, no dpkg, no apt among them.
+DISTROLESS_PACKAGES = {
+    "static": ["base-files", "netbase", "tzdata", "tzdata-legacy", "media-types"],
+    "base": ["libc6", "libssl3t64", "libzstd1", "zlib1g"],
+    "cc": ["libgomp1", "libstdc++6", "libgcc-s1", "gcc-14-base"],
+    "python3": [
+        "libbz2-1.0",
+        "libdb5.3t64",
+        "libexpat1",
+        "liblzma5",
+        "libsqlite3-0",
+        "libuuid1",
+        "libncursesw6",
+        "libtinfo6",
+        "zlib1g",
+        "libcom-err2",
+        "libcrypt1",
+        "libc-bin",
+        "libgssapi-krb5-2",
+        "libk5crypto3",
+        "libkeyutils1",
+        "libkrb5-3",
+        "libkrb5support0",
+        "libnsl2",
+        "libreadline8t64",
+        "libtirpc3t64",
+        "libffi8",
+        f"libpython{DEBIAN_PYTHON}-minimal",
+        f"libpython{DEBIAN_PYTHON}-stdlib",
+        f"python{DEBIAN_PYTHON}-minimal",
+        f"python{DEBIAN_PYTHON}-venv",
+    ],
+}
+# What distroless adds beyond the packages' files (common/BUILD.bazel, static/static.bzl,
+# python3/python.bzl): its users, /tmp, the CA bundle (generated, as ca-certificates does), the
+# linker cache that ctypes.util.find_library reads, python and python3 links.
+DISTROLESS_FILES = {
+    "etc/passwd": "root:x:0:0:root:/root:/sbin/nologin\n"
+    "nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n"
+    "nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n",
+    "etc/group": "root:x:0:\nnobody:x:65534:\ntty:x:5:\nstaff:x:50:\nnonroot:x:65532:\n",
+    "etc/nsswitch.conf": "passwd: compat\ngroup: compat\nshadow: compat\ngshadow: files\n"
+    "hosts: files dns\nnetworks: files\nprotocols: db files\nservices: db files\n"
+    "ethers: db files\nrpc: db files\nnetgroup: nis\n",
+}
+DISTROLESS_GENERATED = ("etc/ssl/certs/ca-certificates.crt", "etc/ld.so.cache")
+# The merged-/usr links (bin -> usr/bin...); the ELF interpreter is reached through lib64.
+ROOT_LINKS = ("bin", "lib", "lib64", "sbin")
+NONROOT = 65532
+# Folders distroless makes, with their modes and owners.
+ADDED_FOLDERS = {
+    "tmp": (0o1777, 0),
+    "root": (0o700, 0),
+    "home": (0o755, 0),
+    "home/nonroot": (0o700, NONROOT),
+}
 ENV_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # What the official slim and ubuntu images also leave out: docs (but copyright files), man
 # pages, locales, info.
@@ -86,7 +149,13 @@ class Standin:
             capture_output=True,
             text=True,
         ).stdout.strip()
-        {"python": _make_python, "os": _make_os, "uv": _make_uv}[self.kind](self)
+        recipes = {
+            "python": _make_python,
+            "os": _make_os,
+            "uv": _make_uv,
+            "distroless-python": _make_distroless_python,
+        }
+        recipes[self.kind](self)
         if old:
             subprocess.run(["docker", "image", "rm", old], capture_output=True)
 
@@ -99,6 +168,8 @@ def standin_for(official: str) -> Standin:
         return Standin(official, f"{REGISTRY}/python:{tag}", "python")
     if short == "uv":
         return Standin(official, f"{REGISTRY}/uv:{tag}", "uv")
+    if short == f"python3-debian{DEBIAN_RELEASE}":
+        return Standin(official, f"{REGISTRY}/{short}:{tag}", "distroless-python")
     if short in ("ubuntu", "debian"):
         return Standin(official, f"{REGISTRY}/generic-os:{SUITE}", "os")
     raise StandinError(f"no stand-in recipe for {official!r}")
@@ -111,8 +182,8 @@ def _debian_mirror() -> str:
     raise StandinError(f"no Debian mirror found in {SOURCES}")
 
 
-def _debootstrap_import(standin: Standin, packages: list[str], hooks: list[str], cmd: str) -> None:
-    """mmdebstrap a minbase root filesystem and ``docker import`` it, as Debian does."""
+def _mmdebstrap(packages: list[str], hooks: list[str]) -> list[str]:
+    """The command that writes a minbase root filesystem with ``packages`` as a tar to stdout."""
     if shutil.which("mmdebstrap") is None:
         raise StandinError(
             "mmdebstrap is needed to make stand-in images: apt-get install mmdebstrap"
@@ -121,29 +192,27 @@ def _debootstrap_import(standin: Standin, packages: list[str], hooks: list[str],
     command += [f"--include={','.join(packages)}"] if packages else []
     command += [f"--dpkgopt={rule}" for rule in DPKG_EXCLUDES]
     command += [f"--customize-hook={hook}" for hook in [*hooks, 'rm -rf "$1"/var/lib/apt/lists/*']]
-    command += [SUITE, "-", _debian_mirror()]
-    with subprocess.Popen(command, stdout=subprocess.PIPE) as rootfs:
-        imported = subprocess.run(
-            [
-                "docker",
-                "import",
-                "-c",
-                f"ENV {ENV_PATH}",
-                "-c",
-                "ENV LANG=C.UTF-8",
-                "-c",
-                f'CMD ["{cmd}"]',
-                "-c",
-                f"LABEL {LABEL}={RECIPE}",
-                "-",
-                standin.name,
-            ],
-            stdin=rootfs.stdout,
-            capture_output=True,
-            text=True,
-        )
-    if rootfs.returncode or imported.returncode:
+    return [*command, SUITE, "-", _debian_mirror()]
+
+
+def _import(standin: Standin, rootfs: IO[bytes], changes: list[str]) -> None:
+    """``docker import`` a root filesystem tar, as Debian makes its images, with ``changes``."""
+    command = ["docker", "import"]
+    for change in [*changes, f"LABEL {LABEL}={RECIPE}"]:
+        command += ["-c", change]
+    imported = subprocess.run(
+        [*command, "-", standin.name], stdin=rootfs, capture_output=True, text=True
+    )
+    if imported.returncode:
         raise StandinError(f"making {standin.name} failed: {imported.stderr.strip()}")
+
+
+def _debootstrap_import(standin: Standin, packages: list[str], hooks: list[str], cmd: str) -> None:
+    """mmdebstrap a minbase root filesystem and ``docker import`` it, as Debian does."""
+    with subprocess.Popen(_mmdebstrap(packages, hooks), stdout=subprocess.PIPE) as rootfs:
+        _import(standin, rootfs.stdout, [f"ENV {ENV_PATH}", "ENV LANG=C.UTF-8", f'CMD ["{cmd}"]'])
+    if rootfs.returncode:
+        raise StandinError(f"making {standin.name} failed: mmdebstrap exited {rootfs.returncode}")
 
 
 def _build(name: str, dockerfile: str, context: Path | None = None) -> None:
@@ -207,3 +276,95 @@ def _make_uv(standin: Standin) -> None:
         for binary in ("uv", "uvx"):
             shutil.copy2(target / "wheel" / "bin" / binary, target / binary)
         _build(standin.name, f"FROM scratch\nLABEL {LABEL}={RECIPE}\nCOPY uv uvx /\n", target)
+
+
+def _make_distroless_python(standin: Standin) -> None:
+    """Distroless's Python runtime from trixie's packages: only the files those packages own,
+    their dpkg status records in status.d (what scanners read; no dpkg to use them), and the
+    few files distroless adds. Debian's Python, unpacked and never configured, has no bytecode
+    for its standard library: neither has distroless's."""
+    packages = sorted({p for layer in DISTROLESS_PACKAGES.values() for p in layer})
+    user = "65532" if standin.name.endswith(":nonroot") else "0"
+    with tempfile.TemporaryDirectory() as folder:
+        full = Path(folder) / "full.tar"
+        with full.open("wb") as out:
+            # ca-certificates only to generate the bundle; its own files are left out below.
+            made = subprocess.run(
+                _mmdebstrap([*packages, "ca-certificates"], []), stdout=out, check=False
+            )
+        if made.returncode:
+            raise StandinError(f"making {standin.name} failed: mmdebstrap exited {made.returncode}")
+        slim = Path(folder) / "distroless.tar"
+        _keep_packages(full, slim, packages)
+        with slim.open("rb") as rootfs:
+            _import(
+                standin,
+                rootfs,
+                [
+                    f"ENV {ENV_PATH}",
+                    "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
+                    "ENV LANG=C.UTF-8",
+                    f"USER {user}",
+                    f"WORKDIR {'/home/nonroot' if user != '0' else '/'}",
+                    f'ENTRYPOINT ["/usr/bin/python{DEBIAN_PYTHON}"]',
+                ],
+            )
+
+
+def _keep_packages(source: Path, destination: Path, packages: list[str]) -> None:
+    """Copy from the ``source`` root filesystem tar only what ``packages`` own, and what
+    distroless adds; write their status records to var/lib/dpkg/status.d/ as distroless does."""
+    with tarfile.open(source) as full:
+        members = {member.name.removeprefix("./").rstrip("/"): member for member in full}
+
+        def text(path: str) -> str:
+            return full.extractfile(members[path]).read().decode()
+
+        owned: set[str] = set()
+        for package in packages:
+            listed = next(
+                (
+                    f"var/lib/dpkg/info/{n}.list"
+                    for n in (package, f"{package}:amd64", f"{package}:arm64")
+                    if f"var/lib/dpkg/info/{n}.list" in members
+                ),
+                None,
+            )
+            if listed is None:
+                raise StandinError(f"{package} was not installed: no dpkg file list")
+            owned |= {line.strip("/") for line in text(listed).splitlines() if line.strip("/.")}
+        records = {
+            re.search(r"^Package: (\S+)", record, re.MULTILINE).group(1): record
+            for record in text("var/lib/dpkg/status").split("\n\n")
+            if record.strip()
+        }
+        keep = owned | set(ROOT_LINKS) | set(DISTROLESS_GENERATED)
+        # Parents of everything kept, so no file is left without its folder.
+        keep |= {
+            str(parent) for path in keep for parent in Path(path).parents if str(parent) != "."
+        }
+        with tarfile.open(destination, "w", format=tarfile.GNU_FORMAT) as slim:
+            for name, member in members.items():
+                if name in keep and name not in DISTROLESS_FILES and name not in ADDED_FOLDERS:
+                    slim.addfile(member, full.extractfile(member) if member.isfile() else None)
+
+            def add(path: str, data: bytes = b"", mode: int = 0o644, uid: int = 0) -> None:
+                info = tarfile.TarInfo(path)
+                info.mode, info.uid, info.gid = mode, uid, uid
+                if path.endswith("/"):
+                    info.name, info.type = path.rstrip("/"), tarfile.DIRTYPE
+                else:
+                    info.size = len(data)
+                slim.addfile(info, io.BytesIO(data) if data else None)
+
+            for path, content in DISTROLESS_FILES.items():
+                add(path, content.encode())
+            for folder, (mode, uid) in ADDED_FOLDERS.items():
+                add(f"{folder}/", mode=mode, uid=uid)
+            add("var/lib/dpkg/status.d/", mode=0o755)
+            for package in packages:
+                add(f"var/lib/dpkg/status.d/{package}", records[package].strip().encode() + b"\n")
+            for alias in ("python", "python3"):
+                link = tarfile.TarInfo(f"usr/bin/{alias}")
+                link.type, link.linkname = tarfile.SYMTYPE, f"python{DEBIAN_PYTHON}"
+                slim.addfile(link)

@@ -46,6 +46,15 @@ class Image:
         """The names of the Dockerfile's ARGs."""
         return set(re.findall(r"^ARG (\w+)", (root / self.dockerfile).read_text(), re.MULTILINE))
 
+    def runtime_base(self, root: Path = ROOT) -> str:
+        """The image its last stage is built on, through any stage aliases (``FROM x AS y``)."""
+        stages: dict[str, str] = {}
+        ref = ""
+        for ref, stage in FROM_LINE.findall((root / self.dockerfile).read_text()):
+            ref = stages.get(ref.lower(), ref)
+            stages[stage.lower()] = ref
+        return ref
+
     def base_images(self, root: Path = ROOT) -> list[str]:
         """The images its FROM lines name, as written (not its own stages, not scratch)."""
         stages, bases = {"scratch"}, []
@@ -71,8 +80,10 @@ class Build:
 
 
 OPTIMIZED = Image("optimized", f"{NAME}:optimized", "Dockerfile")
+# The step beyond the optimized image: the same venv on a distroless Python runtime, no shell.
+MINIMAL = Image("minimal", f"{NAME}:minimal", "Dockerfile.minimal")
 BASELINE = Image("baseline", f"{NAME}:baseline", "Dockerfile.baseline")
-IMAGES = (OPTIMIZED, BASELINE)
+IMAGES = (OPTIMIZED, MINIMAL, BASELINE)
 
 
 def docker(*args: str, check: bool = True) -> str:

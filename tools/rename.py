@@ -127,7 +127,7 @@ def main() -> int:
         return 1
     print("\n".join(changes))
     print(
-        f"{NAME} is now {new}: images {new}:optimized and {new}:baseline, settings "
+        f"{NAME} is now {new}: images {new}:optimized, {new}:minimal and {new}:baseline, settings "
         f"{new.upper()}_*. Next: nox -s build test"
     )
     return 0

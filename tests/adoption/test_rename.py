@@ -16,7 +16,7 @@ from tools import canaries, images
 from tools.project import NAME, ROOT
 
 NEW = "acmelinks"
-NEW_IMAGES = (f"{NEW}:optimized", f"{NEW}:baseline")
+NEW_IMAGES = (f"{NEW}:optimized", f"{NEW}:minimal", f"{NEW}:baseline")
 
 
 def run(*command: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -150,3 +150,45 @@ def remove_container(container: Container) -> None:
 def members(archive: Path) -> Iterator[tarfile.TarInfo]:
     with tarfile.open(archive) as tar:
         yield from tar
+
+
+# How each image's own Python is started, in exec form: testinfra's docker backend wraps every
+# command in `/bin/sh -c`, which a shell-less image has not; `docker exec` with an argv runs the
+# program itself.
+PYTHON_COMMAND = {
+    "optimized": ("python",),
+    "minimal": ("python",),
+    "baseline": ("poetry", "run", "python"),
+}
+
+
+def python_in(image: images.Image, container: Container, code: str) -> subprocess.CompletedProcess:
+    """Run ``code`` with the image's Python in the running container, as its configured user."""
+    return subprocess.run(
+        ["docker", "exec", container.id, *PYTHON_COMMAND[image.name], "-c", code],
+        capture_output=True,
+        text=True,
+    )
+
+
+def python_output(image: images.Image, container: Container, code: str) -> str:
+    done = python_in(image, container, code)
+    assert done.returncode == 0, f"{image.tag}'s Python failed: {done.stderr[-2000:]}"
+    return done.stdout
+
+
+def process_uids(container: Container) -> list[int]:
+    """The uids of the container's processes, read from the host with `docker top`."""
+    table = images.docker("top", container.id, "-eo", "pid,uid").splitlines()
+    return sorted({int(line.split()[1]) for line in table[1:] if line.strip()})
+
+
+def read_files(archive: Path, paths: set[str]) -> dict[str, bytes]:
+    """The contents of ``paths`` (absolute) in an exported filesystem, where they are files."""
+    wanted = {path.lstrip("/") for path in paths}
+    found = {}
+    with tarfile.open(archive) as tar:
+        for member in tar:
+            if member.name in wanted and member.isfile():
+                found["/" + member.name] = tar.extractfile(member).read()
+    return found

@@ -1,27 +1,41 @@
-"""What each image is when it runs: its user, its health, its stop, what it may write."""
+"""What each image is when it runs: its user, its health, its stop, what it may write.
+
+None of these checks needs a shell in the image (the minimal image has none): they ask the
+image's own Python through `docker exec` in exec form, read the exported filesystem, the
+processes (`docker top`), the configuration (`docker inspect`) and the service over HTTP.
+"""
 
 import json
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 from tools import images
 from tools.project import PACKAGE, ROOT
 
 from . import service
-from .containers import Container, remove_container, start_container, stop, wait_for_health
+from .containers import (
+    Container,
+    process_uids,
+    python_in,
+    python_output,
+    read_files,
+    remove_container,
+    start_container,
+    stop,
+    wait_for_health,
+)
 from .contract import HOLDS, HOLDS_TOO, Expected, fails, per_image, verdict
 
-# How each image's own Python is started, to ask it where its code and data live.
-PYTHON_COMMAND = {"optimized": "python", "baseline": "poetry run python"}
 # Short, so the baseline's SIGKILL comes quickly; the optimized image stops well within it.
 STOP_TIMEOUT = 3
 
 
 def locate_app(image: images.Image, container: Container) -> dict[str, str]:
-    python = PYTHON_COMMAND[image.name]
-    return json.loads(container.host.check_output(f'{python} -c "{service.LOCATE_APP}"'))
+    return json.loads(python_output(image, container, service.LOCATE_APP))
 
 
-@per_image(optimized=HOLDS, baseline=HOLDS_TOO)
+@per_image(optimized=HOLDS, minimal=HOLDS, baseline=HOLDS_TOO)
 def test_serves_health_and_round_trips_through_the_published_port(
     container: Container, expected: Expected
 ) -> None:
@@ -29,53 +43,64 @@ def test_serves_health_and_round_trips_through_the_published_port(
     verdict(expected, not problem, problem or "round trip through the published port worked")
 
 
-@per_image(optimized=HOLDS, baseline=HOLDS_TOO)
+@per_image(optimized=HOLDS, minimal=HOLDS, baseline=HOLDS_TOO)
 def test_image_runs_the_code_of_this_checkout(
-    image: images.Image, container: Container, expected: Expected
+    image: images.Image,
+    container: Container,
+    expected: Expected,
+    filesystem: Callable[[images.Image], Path],
 ) -> None:
     code = locate_app(image, container)["code"]
     sources = sorted((ROOT / "src" / PACKAGE).glob("*.py"))
+    # Read from the exported filesystem, through the links the image's path may contain.
+    resolved = Path(
+        python_output(image, container, f"import os; print(os.path.realpath({code!r}))").strip()
+    )
+    inside = read_files(filesystem(image), {f"{resolved}/{path.name}" for path in sources})
     stale = [
-        path.name
-        for path in sources
-        if container.host.file(f"{code}/{path.name}").content_string != path.read_text()
+        path.name for path in sources if inside.get(f"{resolved}/{path.name}") != path.read_bytes()
     ]
     verdict(expected, bool(sources) and not stale, f"differs from the checkout: {stale}")
 
 
-@per_image(optimized=HOLDS, baseline=fails(r"uid inside: 0\b"))
+@per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"uids of its processes: \[0\]"))
 def test_runs_as_a_non_root_numeric_uid(
     image: images.Image, container: Container, expected: Expected
 ) -> None:
     configured = images.inspect(image.tag)["Config"]["User"]
     numeric = re.fullmatch(r"(\d+)(:\d+)?", configured)
-    uid_inside = container.host.user().uid
-    holds = bool(numeric) and int(numeric.group(1)) != 0 and uid_inside != 0
-    verdict(expected, holds, f"Config.User={configured!r}, uid inside: {uid_inside}")
+    uids = process_uids(container)
+    holds = bool(numeric) and int(numeric.group(1)) != 0 and bool(uids) and 0 not in uids
+    verdict(expected, holds, f"Config.User={configured!r}, uids of its processes: {uids}")
 
 
-@per_image(optimized=HOLDS, baseline=fails(r"writable: code True"))
+@per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"writable: code True"))
 def test_app_user_cannot_write_its_code_or_venv_but_can_write_data(
     image: images.Image, container: Container, expected: Expected
 ) -> None:
     places = locate_app(image, container)
 
     def writable(folder: str) -> bool:
-        return container.host.run("touch %s", f"{folder}/.write-probe").rc == 0
+        probe = f"open({folder + '/.write-probe'!r}, 'a').close()"
+        return python_in(image, container, probe).returncode == 0
 
     code, venv, data = writable(places["code"]), writable(places["venv"]), writable(places["data"])
     holds = not code and not venv and data
     verdict(expected, holds, f"writable: code {code}, venv {venv}, data {data}; {places}")
 
 
-@per_image(optimized=HOLDS, baseline=fails(r"health status: None \(no HEALTHCHECK\)"))
+@per_image(
+    optimized=HOLDS, minimal=HOLDS, baseline=fails(r"health status: None \(no HEALTHCHECK\)")
+)
 def test_healthcheck_reports_healthy(container: Container, expected: Expected) -> None:
     status = wait_for_health(container)
     note = " (no HEALTHCHECK)" if status is None else ""
     verdict(expected, status == "healthy", f"health status: {status}{note}")
 
 
-@per_image(optimized=HOLDS, baseline=fails(rf"exit code 137 after {STOP_TIMEOUT}\.\d s"))
+@per_image(
+    optimized=HOLDS, minimal=HOLDS, baseline=fails(rf"exit code 137 after {STOP_TIMEOUT}\.\d s")
+)
 def test_docker_stop_is_graceful_within_2_seconds(image: images.Image, expected: Expected) -> None:
     container = start_container(image.tag)
     try:
@@ -92,7 +117,7 @@ def test_docker_stop_is_graceful_within_2_seconds(image: images.Image, expected:
     )
 
 
-@per_image(optimized=HOLDS, baseline=fails(r"OCI labels \{\}"))
+@per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"OCI labels \{\}"))
 def test_labels_and_version_endpoint_carry_the_build_metadata(
     image: images.Image, container: Container, expected: Expected
 ) -> None:

@@ -1,0 +1,198 @@
+"""What code execution inside the image would find: a shell, a package manager, pip. And what a
+runtime without them must still have: every standard-library module the service imports, and
+the interpreter its venv points to.
+
+The minimal image holds each; the optimized image, on a slim Debian base, is a negative control
+of the first three as the baseline is. Everything is read from outside: the exported filesystem,
+and the image's own Python run by `docker exec` in exec form, since there may be no shell.
+"""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from tools import images
+from tools.project import ENV_PREFIX, PACKAGE
+
+from . import service
+from .containers import Container, members, python_output
+from .contract import HOLDS, HOLDS_TOO, Expected, fails, per_image, verdict
+
+SHELLS = re.compile(r"(^|/)bin/(sh|bash|dash|ash|zsh|ksh|mksh|csh|tcsh|fish|busybox)$")
+PACKAGE_MANAGERS = re.compile(
+    r"(^|/)bin/(dpkg|dpkg-deb|apt|apt-get|aptitude|rpm|yum|dnf|microdnf|apk|zypper)$"
+)
+PIP = re.compile(r"(^|/)bin/pip[\d.]*$|(site|dist)-packages/pip/__init__\.py$|(^|/)pip-[^/]*\.whl$")
+
+
+def listed(archive: Path, pattern: re.Pattern) -> list[str]:
+    """Paths matching ``pattern`` that are files or links (a link named sh is a shell too)."""
+    return sorted(m.name for m in members(archive) if not m.isdir() and pattern.search(m.name))
+
+
+@per_image(
+    optimized=fails(r"shells \[.*bin/(ba|da)?sh'"),
+    minimal=HOLDS,
+    baseline=fails(r"shells \[.*bin/(ba|da)?sh'"),
+)
+def test_has_no_shell(
+    image: images.Image, expected: Expected, filesystem: Callable[[images.Image], Path]
+) -> None:
+    found = listed(filesystem(image), SHELLS)
+    verdict(expected, not found, f"shells {found}")
+
+
+@per_image(
+    optimized=fails(r"package managers \[.*bin/(dpkg|apt)"),
+    minimal=HOLDS,
+    baseline=fails(r"package managers \[.*bin/(dpkg|apt)"),
+)
+def test_has_no_package_manager(
+    image: images.Image, expected: Expected, filesystem: Callable[[images.Image], Path]
+) -> None:
+    found = listed(filesystem(image), PACKAGE_MANAGERS)
+    verdict(expected, not found, f"package managers {found}")
+
+
+@per_image(
+    optimized=fails(r"pip \[.*pip"),
+    minimal=HOLDS,
+    baseline=fails(r"pip \[.*pip"),
+)
+def test_has_no_pip_anywhere(
+    image: images.Image, expected: Expected, filesystem: Callable[[images.Image], Path]
+) -> None:
+    found = listed(filesystem(image), PIP)
+    verdict(expected, not found, f"pip {found}")
+
+
+# Records which modules are loaded, while the service runs in the test's own Python.
+RECORDER = """
+import json, os, sys, threading, time
+def record():
+    while True:
+        with open(os.environ["RECORD"] + ".new", "w") as out:
+            json.dump(sorted(sys.modules), out)
+        os.replace(os.environ["RECORD"] + ".new", os.environ["RECORD"])
+        time.sleep(0.2)
+threading.Thread(target=record, daemon=True).start()
+from {package}.__main__ import main
+sys.exit(main())
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def stdlib_the_service_imports(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The standard-library modules the service loads while it starts, serves a round trip and
+    answers its health check: measured by running it here, in the tests' Python 3.13."""
+    folder = tmp_path_factory.mktemp("imports")
+    record, port = folder / "modules.json", free_port()
+    env = os.environ | {
+        "RECORD": str(record),
+        f"{ENV_PREFIX}PORT": str(port),
+        f"{ENV_PREFIX}DATA_DIR": str(folder / "data"),
+        f"{ENV_PREFIX}ADMIN_TOKEN_FILE": "",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-c", RECORDER.format(package=PACKAGE)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        local = Container("local", port, None)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if local.request("GET", service.HEALTH_PATH).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        assert not service.round_trip(local), "the service did not round-trip here"
+        subprocess.run([sys.executable, "-m", f"{PACKAGE}.healthcheck"], env=env, check=True)
+        time.sleep(0.5)
+        loaded = json.loads(record.read_text())
+    finally:
+        server.terminate()
+        server.wait(10)
+    health = subprocess.run(
+        [sys.executable, "-c", f"import sys, {PACKAGE}.healthcheck; print(*sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    names = {name for name in [*loaded, *health] if name.split(".")[0] in sys.stdlib_module_names}
+    return sorted(names - {"__main__"})
+
+
+@per_image(optimized=HOLDS, minimal=HOLDS, baseline=HOLDS_TOO)
+def test_every_stdlib_module_the_service_imports_loads(
+    image: images.Image,
+    expected: Expected,
+    container: Container,
+    stdlib_the_service_imports: list[str],
+) -> None:
+    names = stdlib_the_service_imports
+    check = (
+        "import importlib, json; failed = {}\n"
+        f"for name in {names!r}:\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except Exception as error:\n"
+        "        failed[name] = repr(error)\n"
+        "print(json.dumps(failed))"
+    )
+    failed = json.loads(python_output(image, container, check))
+    verdict(expected, not failed, f"{len(names)} modules imported, failed: {failed}")
+
+
+def resolve(links: dict[str, tarfile.TarInfo], path: str) -> Iterator[str]:
+    """Follow ``path`` through the links of an exported filesystem; yield each step."""
+    current = PurePosixPath(path)
+    for _ in range(40):
+        yield str(current)
+        # A link may sit at any folder on the way (bin -> usr/bin).
+        parts = current.parts[1:]
+        for depth in range(1, len(parts) + 1):
+            prefix = "/".join(parts[:depth])
+            member = links.get(prefix)
+            if member is not None and member.issym():
+                base = PurePosixPath("/" + prefix).parent
+                target = PurePosixPath(member.linkname)
+                target = target if target.is_absolute() else base / target
+                current = PurePosixPath(os.path.normpath(target.joinpath(*parts[depth:])))
+                break
+        else:
+            return
+
+
+@per_image(optimized=HOLDS, minimal=HOLDS, baseline=HOLDS_TOO)
+def test_venv_interpreter_resolves_in_the_image(
+    image: images.Image, expected: Expected, filesystem: Callable[[images.Image], Path]
+) -> None:
+    archive = filesystem(image)
+    entries = {m.name.rstrip("/"): m for m in members(archive)}
+    venvs = sorted(name.rsplit("/", 1)[0] for name in entries if name.endswith("/pyvenv.cfg"))
+    assert venvs, f"no virtual environment (pyvenv.cfg) found in {image.tag}"
+    chains = {}
+    for venv in venvs:
+        steps = list(resolve(entries, f"/{venv}/bin/python"))
+        end = entries.get(steps[-1].lstrip("/"))
+        ok = end is not None and end.isfile() and bool(end.mode & 0o111)
+        chains[venv] = " -> ".join(steps) + ("" if ok else " (missing)")
+    verdict(expected, all(not c.endswith("(missing)") for c in chains.values()), f"{chains}")
