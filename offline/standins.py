@@ -6,6 +6,7 @@ the Dockerfile's FROM line with a BuildKit named context (tools/images.py).
 """
 
 import hashlib
+import platform
 import re
 import shutil
 import subprocess
@@ -49,6 +50,10 @@ REGISTRY = "standin.invalid"
 # Stand-ins carry the hash of this file: a changed recipe makes them again.
 LABEL = "standin.recipe"
 RECIPE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+# Debian's name of this machine's architecture: its stand-ins keep the plain official tag.
+NATIVE_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+# Debian architecture -> the platform triple of uv's wheel for it.
+UV_WHEEL_PLATFORMS = {"amd64": "x86_64-unknown-linux-gnu", "arm64": "aarch64-unknown-linux-gnu"}
 
 
 class StandinError(RuntimeError):
@@ -62,6 +67,11 @@ class Standin:
     official: str
     name: str
     kind: str
+    arch: str = NATIVE_ARCH
+
+    @property
+    def platform(self) -> str:
+        return f"linux/{self.arch}"
 
     def exists(self) -> bool:
         """Made, and by this version of the recipes."""
@@ -91,16 +101,22 @@ class Standin:
             subprocess.run(["docker", "image", "rm", old], capture_output=True)
 
 
-def standin_for(official: str) -> Standin:
-    """The stand-in of an official base image named in a Dockerfile's FROM line."""
+def standin_for(official: str, arch: str = NATIVE_ARCH) -> Standin:
+    """The stand-in of an official base image named in a Dockerfile's FROM line, for one
+    architecture (Debian's name: amd64, arm64).
+
+    An official tag names one image index for every platform; a stand-in is one platform's
+    image, so another architecture's carries its name in the tag: `...:3.13-slim-trixie-arm64`.
+    """
     repository, _, tag = official.rpartition(":") if ":" in official else (official, "", "latest")
     short = repository.rsplit("/", 1)[-1]
+    suffix = "" if arch == NATIVE_ARCH else f"-{arch}"
     if short == "python":
-        return Standin(official, f"{REGISTRY}/python:{tag}", "python")
+        return Standin(official, f"{REGISTRY}/python:{tag}{suffix}", "python", arch)
     if short == "uv":
-        return Standin(official, f"{REGISTRY}/uv:{tag}", "uv")
+        return Standin(official, f"{REGISTRY}/uv:{tag}{suffix}", "uv", arch)
     if short in ("ubuntu", "debian"):
-        return Standin(official, f"{REGISTRY}/generic-os:{SUITE}", "os")
+        return Standin(official, f"{REGISTRY}/generic-os:{SUITE}{suffix}", "os", arch)
     raise StandinError(f"no stand-in recipe for {official!r}")
 
 
@@ -117,7 +133,9 @@ def _debootstrap_import(standin: Standin, packages: list[str], hooks: list[str],
         raise StandinError(
             "mmdebstrap is needed to make stand-in images: apt-get install mmdebstrap"
         )
-    command = ["mmdebstrap", "--variant=minbase", "--quiet", "--format=tar"]
+    # A foreign architecture's maintainer scripts run under qemu (offline/qemu-arm64).
+    command = ["mmdebstrap", f"--arch={standin.arch}", "--variant=minbase", "--quiet"]
+    command += ["--format=tar"]
     command += [f"--include={','.join(packages)}"] if packages else []
     command += [f"--dpkgopt={rule}" for rule in DPKG_EXCLUDES]
     command += [f"--customize-hook={hook}" for hook in [*hooks, 'rm -rf "$1"/var/lib/apt/lists/*']]
@@ -127,6 +145,8 @@ def _debootstrap_import(standin: Standin, packages: list[str], hooks: list[str],
             [
                 "docker",
                 "import",
+                "--platform",
+                standin.platform,
                 "-c",
                 f"ENV {ENV_PATH}",
                 "-c",
@@ -146,17 +166,19 @@ def _debootstrap_import(standin: Standin, packages: list[str], hooks: list[str],
         raise StandinError(f"making {standin.name} failed: {imported.stderr.strip()}")
 
 
-def _build(name: str, dockerfile: str, context: Path | None = None) -> None:
-    """Build ``dockerfile``, given on stdin, as ``name``; a context only when it copies files."""
+def _build(standin: Standin, dockerfile: str, context: Path | None = None) -> None:
+    """Build ``dockerfile``, given on stdin, as the stand-in; a context only when it copies
+    files."""
     where = ["--file", "-", str(context)] if context else ["-"]
+    command = ["docker", "buildx", "build", "--load", "--quiet", "--platform", standin.platform]
     built = subprocess.run(
-        ["docker", "buildx", "build", "--load", "--quiet", "--tag", name, *where],
+        [*command, "--tag", standin.name, *where],
         input=dockerfile,
         capture_output=True,
         text=True,
     )
     if built.returncode:
-        raise StandinError(f"making {name} failed: {built.stderr.strip()}")
+        raise StandinError(f"making {standin.name} failed: {built.stderr.strip()}")
 
 
 def _make_python(standin: Standin) -> None:
@@ -187,8 +209,9 @@ def _make_os(standin: Standin) -> None:
 
 
 def _make_uv(standin: Standin) -> None:
-    """An image FROM scratch holding uv and uvx, taken from the uv wheel on PyPI."""
-    version = standin.name.rsplit(":", 1)[1]
+    """An image FROM scratch holding uv and uvx, taken from the uv wheel on PyPI for the
+    stand-in's architecture."""
+    version = standin.name.rsplit(":", 1)[1].removesuffix(f"-{standin.arch}")
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder)
         subprocess.run(
@@ -198,6 +221,8 @@ def _make_uv(standin: Standin) -> None:
                 "install",
                 "--quiet",
                 "--no-deps",
+                "--python-platform",
+                UV_WHEEL_PLATFORMS[standin.arch],
                 "--target",
                 target / "wheel",
                 f"uv=={version}",
@@ -206,4 +231,4 @@ def _make_uv(standin: Standin) -> None:
         )
         for binary in ("uv", "uvx"):
             shutil.copy2(target / "wheel" / "bin" / binary, target / binary)
-        _build(standin.name, f"FROM scratch\nLABEL {LABEL}={RECIPE}\nCOPY uv uvx /\n", target)
+        _build(standin, f"FROM scratch\nLABEL {LABEL}={RECIPE}\nCOPY uv uvx /\n", target)
