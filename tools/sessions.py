@@ -156,8 +156,8 @@ def multiarch(session: nox.Session) -> None:
     sync(session)
     session.run("pytest", "tests/multiarch", *session.posargs)
     session.log(
-        f"multiarch: build {built - started:.0f} s, arm64 checks under emulation "
-        f"{time.perf_counter() - built:.0f} s (both emulated where the machine is not arm64)"
+        f"multiarch: build of both platforms {built - started:.0f} s, arm64 checks "
+        f"{time.perf_counter() - built:.0f} s (emulated where the machine is not arm64)"
     )
 
 
