@@ -16,6 +16,8 @@ import subprocess
 import tarfile
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -86,16 +88,17 @@ def require_emulation(platform: str, native: str) -> None:
         text = handler.read_text()
         if text.startswith("enabled") and magic in text:
             return
+    script = (
+        "on Debian run `bash offline/qemu-arm64`; elsewhere " if arch(platform) == "arm64" else ""
+    )
     raise images.ImageToolError(
         f"{platform} needs emulation, and this machine's kernel has no binfmt_misc handler for "
-        f"{MACHINES[arch(platform)]} binaries (none in {BINFMT}): on Debian run "
-        "`bash offline/qemu-arm64`; elsewhere install qemu-user-static and register its handlers"
+        f"{MACHINES[arch(platform)]} binaries (none in {BINFMT}): {script}install "
+        "qemu-user-static and register its handlers"
     )
 
 
-def build_platforms(
-    image: images.Image, platforms: list[str], *, quiet: bool = False
-) -> list[Built]:
+def build_platforms(image: images.Image, platforms: list[str]) -> list[Built]:
     """Build ``image`` for each platform; join them into one index where the store can hold one."""
     native = native_platform()
     for platform in platforms:
@@ -105,8 +108,8 @@ def build_platforms(
     for platform in platforms:
         bases = images.resolve_base_images((image,), arch(platform))[1]
         tags[platform] = platform_tag(image, platform, native)
-        seconds = images.build(image, bases, tag=tags[platform], platform=platform, quiet=quiet)
-        built.append(Built(platform, tags[platform], seconds.seconds, platform != native))
+        done = images.build(image, bases, tag=tags[platform], platform=platform)
+        built.append(Built(platform, tags[platform], done.seconds, platform != native))
     if index:
         join_index(image.tag, list(tags.values()))
         for tag in tags.values():
@@ -142,49 +145,52 @@ def join_index(tag: str, sources: list[str]) -> None:
             pushed.append(remote)
         joined = f"{repository}:index"
         images.docker("buildx", "imagetools", "create", "--tag", joined, *pushed)
-        images.docker("pull", "--quiet", joined)
-        images.docker("tag", joined, tag)
-        images.docker("image", "rm", joined, check=False)
-
-
-class _registry:
-    """A registry on a free loopback port, with its storage in ``folder``, for one join."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def __enter__(self) -> str:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        config = self.folder / "registry.yml"
-        config.write_text(
-            "version: 0.1\n"
-            "log: {level: error}\n"
-            f"storage: {{filesystem: {{rootdirectory: {self.folder / 'data'}}}}}\n"
-            f"http: {{addr: 127.0.0.1:{port}}}\n"
-        )
-        self.process = subprocess.Popen(
-            ["docker-registry", "serve", str(config)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with socket.socket() as client:
-                if client.connect_ex(("127.0.0.1", port)) == 0:
-                    return f"127.0.0.1:{port}"
-            time.sleep(0.2)
-        self.__exit__()
-        raise images.ImageToolError(f"the local registry did not answer on port {port} in 30 s")
-
-    def __exit__(self, *_: object) -> None:
-        self.process.terminate()
         try:
-            self.process.wait(timeout=10)
+            images.docker("pull", "--quiet", joined)
+            images.docker("tag", joined, tag)
+        finally:
+            images.docker("image", "rm", joined, check=False)
+
+
+@contextmanager
+def _registry(folder: Path) -> Iterator[str]:
+    """A registry on a free loopback port, its storage in ``folder``, for one join: its address."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = folder / "registry.yml"
+    config.write_text(
+        "version: 0.1\n"
+        "log: {level: error}\n"
+        f"storage: {{filesystem: {{rootdirectory: {folder / 'data'}}}}}\n"
+        f"http: {{addr: 127.0.0.1:{port}}}\n"
+    )
+    process = subprocess.Popen(
+        ["docker-registry", "serve", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _answers(port):
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise images.ImageToolError(
+                    f"the local registry (docker-registry) did not answer on port {port} in 30 s"
+                )
+            time.sleep(0.2)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            process.kill()
+            process.wait()
+
+
+def _answers(port: int) -> bool:
+    with socket.socket() as client:
+        return client.connect_ex(("127.0.0.1", port)) == 0
 
 
 def record(built: list[Built], index: bool) -> None:

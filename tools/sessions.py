@@ -87,10 +87,12 @@ def require_images(session: nox.Session) -> None:
 def build_images(session: nox.Session) -> None:
     """Build both images; with ``-- --record``, cold builds measured into the README; with
     ``-- --platform linux/amd64,linux/arm64``, the optimized image for those platforms."""
+    record = "--record" in session.posargs
     if wanted := platform_option(session):
+        if record:
+            session.error("--record measures native builds only: leave out --platform")
         build_platforms(session, wanted)
         return
-    record = "--record" in session.posargs
     with clear_errors(session):
         engine = images.require_engine()
         mode, bases = images.resolve_base_images()
