@@ -1,6 +1,6 @@
-"""Sessions. The kernel a cloner keeps: lint, unit, build, test, up, rename, reproducible,
-adoption, bench, publish, verify, supply_chain. The journey adds its own (steps, journey) when
-journey/ is present."""
+"""Sessions. The kernel a cloner keeps: lint, unit, build, test, multiarch, up, rename,
+reproducible, adoption, bench, publish, verify, supply_chain. The journey adds its own (steps,
+journey) when journey/ is present."""
 
 import contextlib
 import sys
@@ -48,6 +48,12 @@ def test(session: nox.Session) -> None:
     sessions.require_images(session)
     sessions.sync(session)
     session.run("pytest", "tests/unit", "tests/image", *session.posargs)
+
+
+@nox.session(python="3.13")
+def multiarch(session: nox.Session) -> None:
+    """The optimized image for linux/amd64 and linux/arm64; the arm64 one proven under qemu."""
+    sessions.multiarch(session)
 
 
 @nox.session(venv_backend="none")

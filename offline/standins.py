@@ -7,6 +7,7 @@ the Dockerfile's FROM line with a BuildKit named context (tools/images.py).
 
 import hashlib
 import io
+import platform
 import re
 import shutil
 import subprocess
@@ -112,6 +113,10 @@ REGISTRY = "standin.invalid"
 # Stand-ins carry the hash of this file: a changed recipe makes them again.
 LABEL = "standin.recipe"
 RECIPE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+# Debian's name of this machine's architecture: its stand-ins keep the plain official tag.
+NATIVE_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+# Debian architecture -> the platform triple of uv's wheel for it.
+UV_WHEEL_PLATFORMS = {"amd64": "x86_64-unknown-linux-gnu", "arm64": "aarch64-unknown-linux-gnu"}
 
 
 class StandinError(RuntimeError):
@@ -125,6 +130,11 @@ class Standin:
     official: str
     name: str
     kind: str
+    arch: str = NATIVE_ARCH
+
+    @property
+    def platform(self) -> str:
+        return f"linux/{self.arch}"
 
     def exists(self) -> bool:
         """Made, and by this version of the recipes."""
@@ -160,18 +170,24 @@ class Standin:
             subprocess.run(["docker", "image", "rm", old], capture_output=True)
 
 
-def standin_for(official: str) -> Standin:
-    """The stand-in of an official base image named in a Dockerfile's FROM line."""
+def standin_for(official: str, arch: str = NATIVE_ARCH) -> Standin:
+    """The stand-in of an official base image named in a Dockerfile's FROM line, for one
+    architecture (Debian's name: amd64, arm64).
+
+    An official tag names one image index for every platform; a stand-in is one platform's
+    image, so another architecture's carries its name in the tag: `...:3.13-slim-trixie-arm64`.
+    """
     repository, _, tag = official.rpartition(":") if ":" in official else (official, "", "latest")
     short = repository.rsplit("/", 1)[-1]
+    suffix = "" if arch == NATIVE_ARCH else f"-{arch}"
     if short == "python":
-        return Standin(official, f"{REGISTRY}/python:{tag}", "python")
+        return Standin(official, f"{REGISTRY}/python:{tag}{suffix}", "python", arch)
     if short == "uv":
-        return Standin(official, f"{REGISTRY}/uv:{tag}", "uv")
+        return Standin(official, f"{REGISTRY}/uv:{tag}{suffix}", "uv", arch)
     if short == f"python3-debian{DEBIAN_RELEASE}":
-        return Standin(official, f"{REGISTRY}/{short}:{tag}", "distroless-python")
+        return Standin(official, f"{REGISTRY}/{short}:{tag}{suffix}", "distroless-python", arch)
     if short in ("ubuntu", "debian"):
-        return Standin(official, f"{REGISTRY}/generic-os:{SUITE}", "os")
+        return Standin(official, f"{REGISTRY}/generic-os:{SUITE}{suffix}", "os", arch)
     raise StandinError(f"no stand-in recipe for {official!r}")
 
 
@@ -182,13 +198,15 @@ def _debian_mirror() -> str:
     raise StandinError(f"no Debian mirror found in {SOURCES}")
 
 
-def _mmdebstrap(packages: list[str], hooks: list[str]) -> list[str]:
+def _mmdebstrap(standin: Standin, packages: list[str], hooks: list[str]) -> list[str]:
     """The command that writes a minbase root filesystem with ``packages`` as a tar to stdout."""
     if shutil.which("mmdebstrap") is None:
         raise StandinError(
             "mmdebstrap is needed to make stand-in images: apt-get install mmdebstrap"
         )
-    command = ["mmdebstrap", "--variant=minbase", "--quiet", "--format=tar"]
+    # A foreign architecture's maintainer scripts run under qemu (offline/qemu-arm64).
+    command = ["mmdebstrap", f"--arch={standin.arch}", "--variant=minbase", "--quiet"]
+    command += ["--format=tar"]
     command += [f"--include={','.join(packages)}"] if packages else []
     command += [f"--dpkgopt={rule}" for rule in DPKG_EXCLUDES]
     command += [f"--customize-hook={hook}" for hook in [*hooks, 'rm -rf "$1"/var/lib/apt/lists/*']]
@@ -197,7 +215,7 @@ def _mmdebstrap(packages: list[str], hooks: list[str]) -> list[str]:
 
 def _import(standin: Standin, rootfs: IO[bytes], changes: list[str]) -> None:
     """``docker import`` a root filesystem tar, as Debian makes its images, with ``changes``."""
-    command = ["docker", "import"]
+    command = ["docker", "import", "--platform", standin.platform]
     for change in [*changes, f"LABEL {LABEL}={RECIPE}"]:
         command += ["-c", change]
     imported = subprocess.run(
@@ -209,23 +227,25 @@ def _import(standin: Standin, rootfs: IO[bytes], changes: list[str]) -> None:
 
 def _debootstrap_import(standin: Standin, packages: list[str], hooks: list[str], cmd: str) -> None:
     """mmdebstrap a minbase root filesystem and ``docker import`` it, as Debian does."""
-    with subprocess.Popen(_mmdebstrap(packages, hooks), stdout=subprocess.PIPE) as rootfs:
+    with subprocess.Popen(_mmdebstrap(standin, packages, hooks), stdout=subprocess.PIPE) as rootfs:
         _import(standin, rootfs.stdout, [f"ENV {ENV_PATH}", "ENV LANG=C.UTF-8", f'CMD ["{cmd}"]'])
     if rootfs.returncode:
         raise StandinError(f"making {standin.name} failed: mmdebstrap exited {rootfs.returncode}")
 
 
-def _build(name: str, dockerfile: str, context: Path | None = None) -> None:
-    """Build ``dockerfile``, given on stdin, as ``name``; a context only when it copies files."""
+def _build(standin: Standin, dockerfile: str, context: Path | None = None) -> None:
+    """Build ``dockerfile``, given on stdin, as the stand-in; a context only when it copies
+    files."""
     where = ["--file", "-", str(context)] if context else ["-"]
+    command = ["docker", "buildx", "build", "--load", "--quiet", "--platform", standin.platform]
     built = subprocess.run(
-        ["docker", "buildx", "build", "--load", "--quiet", "--tag", name, *where],
+        [*command, "--tag", standin.name, *where],
         input=dockerfile,
         capture_output=True,
         text=True,
     )
     if built.returncode:
-        raise StandinError(f"making {name} failed: {built.stderr.strip()}")
+        raise StandinError(f"making {standin.name} failed: {built.stderr.strip()}")
 
 
 def _make_python(standin: Standin) -> None:
@@ -256,8 +276,9 @@ def _make_os(standin: Standin) -> None:
 
 
 def _make_uv(standin: Standin) -> None:
-    """An image FROM scratch holding uv and uvx, taken from the uv wheel on PyPI."""
-    version = standin.name.rsplit(":", 1)[1]
+    """An image FROM scratch holding uv and uvx, taken from the uv wheel on PyPI for the
+    stand-in's architecture."""
+    version = standin.name.rsplit(":", 1)[1].removesuffix(f"-{standin.arch}")
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder)
         subprocess.run(
@@ -267,6 +288,8 @@ def _make_uv(standin: Standin) -> None:
                 "install",
                 "--quiet",
                 "--no-deps",
+                "--python-platform",
+                UV_WHEEL_PLATFORMS[standin.arch],
                 "--target",
                 target / "wheel",
                 f"uv=={version}",
@@ -275,7 +298,7 @@ def _make_uv(standin: Standin) -> None:
         )
         for binary in ("uv", "uvx"):
             shutil.copy2(target / "wheel" / "bin" / binary, target / binary)
-        _build(standin.name, f"FROM scratch\nLABEL {LABEL}={RECIPE}\nCOPY uv uvx /\n", target)
+        _build(standin, f"FROM scratch\nLABEL {LABEL}={RECIPE}\nCOPY uv uvx /\n", target)
 
 
 def _make_distroless_python(standin: Standin) -> None:
@@ -284,13 +307,13 @@ def _make_distroless_python(standin: Standin) -> None:
     few files distroless adds. Debian's Python, unpacked and never configured, has no bytecode
     for its standard library: neither has distroless's."""
     packages = sorted({p for layer in DISTROLESS_PACKAGES.values() for p in layer})
-    user = "65532" if standin.name.endswith(":nonroot") else "0"
+    user = "65532" if standin.official.endswith(":nonroot") else "0"
     with tempfile.TemporaryDirectory() as folder:
         full = Path(folder) / "full.tar"
         with full.open("wb") as out:
             # ca-certificates only to generate the bundle; its own files are left out below.
             made = subprocess.run(
-                _mmdebstrap([*packages, "ca-certificates"], []), stdout=out, check=False
+                _mmdebstrap(standin, [*packages, "ca-certificates"], []), stdout=out, check=False
             )
         if made.returncode:
             raise StandinError(f"making {standin.name} failed: mmdebstrap exited {made.returncode}")

@@ -1,6 +1,7 @@
 """Build the project's images and measure them; shared by the noxfile and the image tests."""
 
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -143,7 +144,13 @@ class Size:
 
 
 def image_size(tag: str, *, compressed: bool = False) -> Size:
-    """Stream `docker save` and measure each layer as it passes; gzip it too when asked."""
+    """Stream `docker save` and measure each layer as it passes; gzip it too when asked.
+
+    Only the engine's own platform's layers count: on the containerd store a multi-platform
+    image saves every platform's, told apart by their digests (`docker image inspect` lists
+    the engine's own).
+    """
+    own = set(inspect(tag)["RootFS"]["Layers"])
     unpacked = packed = 0
     with (
         subprocess.Popen(["docker", "save", tag], stdout=subprocess.PIPE) as save,
@@ -155,16 +162,41 @@ def image_size(tag: str, *, compressed: bool = False) -> Size:
             stream = _Prefixed(saved.extractfile(blob))
             if stream.head.startswith(b"\x1f\x8b"):  # the containerd store keeps them gzipped
                 stream = gzip.GzipFile(fileobj=stream)
-            counted = _Gzipped(stream) if compressed else stream
+            hashed = _Hashed(stream)
+            counted = _Gzipped(hashed) if compressed else hashed
             try:
                 with tarfile.open(fileobj=counted, mode="r|") as layer:
-                    unpacked += sum(m.size for m in layer if m.isfile())
+                    files = sum(m.size for m in layer if m.isfile())
             except tarfile.ReadError:
                 continue  # a manifest or config, not a layer
-            packed += counted.finish() if compressed else 0
+            size = counted.finish()
+            if hashed.digest() in own:
+                unpacked += files
+                packed += size
     if save.returncode:
         raise ImageToolError(f"cannot read the layers of {tag}: is it built?")
     return Size(unpacked, packed if compressed else None)
+
+
+class _Hashed:
+    """A read-through stream that takes the digest of what passes: a layer's diff ID."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.sha256 = hashlib.sha256()
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.stream.read(n)
+        self.sha256.update(data)
+        return data
+
+    def finish(self) -> int:
+        while self.read(1 << 20):
+            pass
+        return 0
+
+    def digest(self) -> str:
+        return f"sha256:{self.sha256.hexdigest()}"
 
 
 class _Prefixed:
@@ -212,11 +244,15 @@ def base_image_mode() -> str:
     return mode
 
 
-def resolve_base_images(wanted: tuple[Image, ...] = IMAGES) -> tuple[str, dict[str, str]]:
+def resolve_base_images(
+    wanted: tuple[Image, ...] = IMAGES, arch: str | None = None
+) -> tuple[str, dict[str, str]]:
     """Which base images to build on: 'official' or 'standin', and official name -> image used.
 
     auto uses the official images when every one is present or can be pulled, stand-ins
     otherwise; BASE_IMAGES=official or =standin (with the project's prefix) forces one.
+    ``arch`` (amd64, arm64): the stand-ins of that architecture; the official names stay, each
+    an index of every platform.
     """
     mode = base_image_mode()
     officials = sorted({ref for image in wanted for ref in image.base_images()})
@@ -236,7 +272,7 @@ def resolve_base_images(wanted: tuple[Image, ...] = IMAGES) -> tuple[str, dict[s
     chosen = {}
     for ref in officials:
         try:
-            standin = standins.standin_for(ref)
+            standin = standins.standin_for(ref, *([arch] if arch else []))
             if not standin.exists():
                 print(f"making stand-in {standin.name} for {ref}")
                 standin.make()
@@ -302,6 +338,7 @@ def build(
     quiet: bool = False,
     filesystem_tar: Path | None = None,
     oci_archive: Path | None = None,
+    platform: str | None = None,
 ) -> Build:
     """Build ``image`` from ``context``; return its wall-clock time (and log, when quiet).
 
@@ -309,6 +346,8 @@ def build(
     SOURCE_DATE_EPOCH, instead of loading an image. With ``oci_archive``, the image as a
     registry would hold it (named ``tag``, times clamped the same way, BuildKit's full SLSA
     provenance beside it): the engine's own image exporter refuses to clamp times.
+    ``platform`` (linux/arm64): that platform's image, under emulation when it is not the
+    engine's own.
     """
     declared = image.declared_args(context)
     args = {k: v for k, v in build_metadata(context).items() if k in declared}
@@ -332,6 +371,7 @@ def build(
     command += [f"--build-arg={name}={value}" for name, value in args.items()]
     command += [f"--secret=id={name},src={path}" for name, path in all_secrets.items()]
     command += ["--no-cache"] if no_cache else []
+    command += [f"--platform={platform}"] if platform else []
     command += ["--progress=plain", str(context)]
     replaced = None if filesystem_tar or oci_archive else image_id(tag or image.tag)
     started = time.perf_counter()

@@ -3,16 +3,21 @@
 import re
 import statistics
 import subprocess
+import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import nox
 
 from tools import compose as compose_tool
-from tools import images, publish, report
+from tools import images, platforms, publish, report
 from tools import rename as rename_project
 from tools.project import ROOT
 
+# What `nox -s multiarch` builds: the platforms of the official base images this project uses.
+MULTIARCH_PLATFORMS = ("linux/amd64", "linux/arm64")
 # Cold builds are noisy (network, disk): the README reports the median of this many.
 COLD_RUNS = 3
 
@@ -108,8 +113,14 @@ def require_images(session: nox.Session) -> None:
 
 
 def build_images(session: nox.Session) -> None:
-    """Build every image; with ``-- --record``, cold builds measured into the README."""
+    """Build every image; with ``-- --record``, cold builds measured into the README; with
+    ``-- --platform linux/amd64,linux/arm64``, the optimized image for those platforms."""
     record = "--record" in session.posargs
+    if wanted := platform_option(session):
+        if record:
+            session.error("--record measures native builds only: leave out --platform")
+        build_platforms(session, wanted)
+        return
     with clear_errors(session):
         engine = images.require_engine()
         mode, bases = images.resolve_base_images()
@@ -132,6 +143,52 @@ def build_images(session: nox.Session) -> None:
         measured = f"Measured by `nox -s build -- --record` on {report.today()}. {setup}."
         report.replace_section("build-results", f"{measured}\n\n{table}")
         session.log("README.md updated with these results")
+
+
+def platform_option(session: nox.Session) -> str:
+    """The value of ``--platform X`` or ``--platform=X`` among the session's arguments."""
+    arguments = iter(session.posargs)
+    for argument in arguments:
+        if argument == "--platform":
+            return next(arguments, "") or session.error("--platform needs a value")
+        if argument.startswith("--platform="):
+            return argument.split("=", 1)[1]
+    return ""
+
+
+def build_platforms(session: nox.Session, wanted: str) -> None:
+    """The optimized image for each platform; its size, layers and build time, emulated or not."""
+    with clear_errors(session):
+        engine = images.require_engine()
+        built = platforms.build_platforms(images.OPTIMIZED, platforms.parse(wanted))
+        lines = ["| platform | image | unpacked | layers | build (layer cache as found) |"]
+        lines.append("|---|---|---:|---:|---:|")
+        with tempfile.TemporaryDirectory() as folder:
+            saved = {
+                ref: platforms.saved_platforms(ref, Path(folder)) for ref in {b.ref for b in built}
+            }
+        for b in built:
+            image = saved[b.ref][b.platform]
+            lines.append(
+                f"| {b.platform} | `{b.ref}` | {images.megabytes(image.unpacked)} "
+                f"| {image.layers} | {b.seconds:.1f} s{' (emulated)' if b.emulated else ''} |"
+            )
+    store = "containerd (one image index)" if platforms.containerd_store() else "classic"
+    print(f"Docker engine {engine}, {store} image store; {report.machine()}\n")
+    print("\n".join(lines))
+
+
+def multiarch(session: nox.Session) -> None:
+    """Build for both platforms, then prove the arm64 image under emulation; time each part."""
+    started = time.perf_counter()
+    build_platforms(session, ",".join(MULTIARCH_PLATFORMS))
+    built = time.perf_counter()
+    sync(session)
+    session.run("pytest", "tests/multiarch", *session.posargs)
+    session.log(
+        f"multiarch: build of both platforms {built - started:.0f} s, arm64 checks "
+        f"{time.perf_counter() - built:.0f} s (emulated where the machine is not arm64)"
+    )
 
 
 def results_table(seconds: dict[str, list[float]], cold: bool) -> str:

@@ -65,7 +65,10 @@ class Container:
 
 
 def try_start(
-    tag: str, *run_args: str, health_path: str = HEALTH_PATH
+    tag: str,
+    *run_args: str,
+    health_path: str = HEALTH_PATH,
+    startup_seconds: float = STARTUP_SECONDS,
 ) -> tuple[Container | None, str]:
     """``docker run`` an image, its port published on loopback, until ``health_path`` answers.
 
@@ -79,7 +82,7 @@ def try_start(
     address = images.docker("port", container_id, "8000/tcp", check=False).splitlines()
     port = int(address[0].rsplit(":", 1)[1]) if address else 0
     container = Container(container_id, port, testinfra.get_host(f"docker://{container_id}"))
-    deadline = time.monotonic() + STARTUP_SECONDS
+    deadline = time.monotonic() + startup_seconds
     while port and time.monotonic() < deadline:
         try:
             if container.request("GET", health_path).status == 200:
@@ -93,15 +96,17 @@ def try_start(
     observed = (
         f"exited with code {state['ExitCode']}"
         if not state["Running"]
-        else f"no answer on {health_path} within {STARTUP_SECONDS} s"
+        else f"no answer on {health_path} within {startup_seconds} s"
     )
     logs = container.logs()
     remove_container(container)
     return None, f"{observed}; logs:\n{logs[-2000:]}"
 
 
-def start_container(tag: str, *run_args: str) -> Container:
-    container, observed = try_start(tag, *run_args)
+def start_container(
+    tag: str, *run_args: str, startup_seconds: float = STARTUP_SECONDS
+) -> Container:
+    container, observed = try_start(tag, *run_args, startup_seconds=startup_seconds)
     if container is None:
         pytest.fail(f"{tag} did not start: {observed}")
     return container

@@ -1,0 +1,58 @@
+"""Fixtures for the arm64 proof: the image the multi-platform build made, one container of it."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.image.containers import Container, remove_container, start_container
+from tools import images, platforms
+
+from .emulated import ARM64, HEALTH_TIMEOUT, STARTUP_SECONDS
+
+
+@pytest.fixture(scope="session")
+def arm64() -> platforms.Built:
+    """Stop the run with one clear line when emulation or the arm64 image is missing."""
+    try:
+        images.require_engine()
+        platforms.require_emulation(ARM64, platforms.native_platform())
+        built = platforms.recorded().get(ARM64)
+        if built is None or not images.image_exists(built.ref):
+            raise images.ImageToolError(
+                f"no {ARM64} image: run `nox -s build -- --platform linux/amd64,{ARM64}`"
+            )
+    except images.ImageToolError as error:
+        pytest.exit(str(error), returncode=1)
+    return built
+
+
+@pytest.fixture(scope="session")
+def saved(arm64: platforms.Built, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return platforms.saved_platforms(arm64.ref, tmp_path_factory.mktemp("saved"))
+
+
+@pytest.fixture(scope="session")
+def container(arm64: platforms.Built) -> Iterator[Container]:
+    """One emulated container, shared: each start costs seconds under qemu."""
+    running = start_container(
+        arm64.ref,
+        "--platform",
+        ARM64,
+        f"--health-timeout={HEALTH_TIMEOUT}",
+        startup_seconds=STARTUP_SECONDS,
+    )
+    yield running
+    remove_container(running)
+
+
+@pytest.fixture(scope="session")
+def exported(arm64: platforms.Built, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The arm64 image's filesystem (`docker export`: read from outside, nothing runs)."""
+    path = tmp_path_factory.mktemp("export") / "arm64.tar"
+    container_id = images.docker("create", "--platform", ARM64, arm64.ref).strip()
+    try:
+        images.docker("export", "--output", str(path), container_id)
+    finally:
+        images.docker("rm", container_id, check=False)
+    return path

@@ -1,0 +1,270 @@
+"""The optimized image for several platforms: `nox -s build -- --platform linux/amd64,linux/arm64`.
+
+One build per platform, from the unchanged Dockerfile, each with its own `--platform` and the
+base images of that platform: a stand-in is one platform's image, so a single multi-platform
+build could not name both through one named context. On the containerd image store the builds
+are then joined into one image index under the image's tag; the classic store holds one platform
+per tag, so each other platform keeps a tag of its own (`...:optimized-arm64`).
+"""
+
+import gzip
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tools import images
+
+# Written by a multi-platform build: what each platform's image is called; the tests read it.
+RECORD = images.BUILD_DIR / "platforms.json"
+# Debian's (and Docker's) architecture names -> the kernel's, as `uname -m` prints them.
+MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}
+# The first 20 bytes of an ELF executable for each architecture, as binfmt_misc matches them.
+ELF_MAGIC = {
+    "amd64": "7f454c4602010100000000000000000002003e00",
+    "arm64": "7f454c460201010000000000000000000200b700",
+}
+BINFMT = Path("/proc/sys/fs/binfmt_misc")
+
+
+@dataclass(frozen=True)
+class Built:
+    platform: str
+    # What `docker run --platform` runs: the index on the containerd store, else its own tag.
+    ref: str
+    seconds: float
+    emulated: bool
+
+
+def native_platform() -> str:
+    return images.docker("version", "--format", "{{.Server.Os}}/{{.Server.Arch}}").strip()
+
+
+def arch(platform: str) -> str:
+    return platform.split("/")[1]
+
+
+def parse(argument: str) -> list[str]:
+    """`linux/amd64,linux/arm64` -> the platforms, each one this project knows how to build."""
+    platforms = [p.strip() for p in argument.split(",") if p.strip()]
+    unknown = [p for p in platforms if not p.startswith("linux/") or arch(p) not in MACHINES]
+    if unknown or not platforms:
+        raise images.ImageToolError(
+            f"--platform {argument!r}: give linux/amd64, linux/arm64 or both, comma-separated"
+        )
+    return platforms
+
+
+def containerd_store() -> bool:
+    """Whether the engine keeps images in containerd, which holds multi-platform images."""
+    return "io.containerd.snapshotter" in images.docker(
+        "info", "--format", "{{json .DriverStatus}}"
+    )
+
+
+def platform_tag(image: images.Image, platform: str, native: str) -> str:
+    return image.tag if platform == native else f"{image.tag}-{arch(platform)}"
+
+
+def require_emulation(platform: str, native: str) -> None:
+    """One clear line when this machine's kernel cannot run ``platform``'s binaries, instead of
+    the `exec format error` a build or container would stop with.
+
+    Only a local Linux engine's kernel can be read; Docker Desktop emulates in its own VM.
+    """
+    if platform == native or os.environ.get("DOCKER_HOST") or not Path("/proc/sys/fs").is_dir():
+        return
+    magic = f"magic {ELF_MAGIC[arch(platform)]}"
+    handlers = [p for p in BINFMT.glob("*") if p.name not in ("register", "status")]
+    for handler in handlers:
+        text = handler.read_text()
+        if text.startswith("enabled") and magic in text:
+            return
+    script = (
+        "on Debian run `bash offline/qemu-arm64`; elsewhere " if arch(platform) == "arm64" else ""
+    )
+    raise images.ImageToolError(
+        f"{platform} needs emulation, and this machine's kernel has no binfmt_misc handler for "
+        f"{MACHINES[arch(platform)]} binaries (none in {BINFMT}): {script}install "
+        "qemu-user-static and register its handlers"
+    )
+
+
+def build_platforms(image: images.Image, platforms: list[str]) -> list[Built]:
+    """Build ``image`` for each platform; join them into one index where the store can hold one."""
+    native = native_platform()
+    for platform in platforms:
+        require_emulation(platform, native)
+    index = containerd_store() and len(platforms) > 1
+    built, tags = [], {}
+    for platform in platforms:
+        bases = images.resolve_base_images((image,), arch(platform))[1]
+        tags[platform] = platform_tag(image, platform, native)
+        done = images.build(image, bases, tag=tags[platform], platform=platform)
+        built.append(Built(platform, tags[platform], done.seconds, platform != native))
+    if index:
+        join_index(image.tag, list(tags.values()))
+        for tag in tags.values():
+            if tag != image.tag:
+                images.docker("image", "rm", tag, check=False)
+        built = [Built(b.platform, image.tag, b.seconds, b.emulated) for b in built]
+    record(built, index)
+    return built
+
+
+def join_index(tag: str, sources: list[str]) -> None:
+    """Make ``tag`` one image index of the single-platform images ``sources``.
+
+    The engine joins images into an index only through a registry: a throwaway one on loopback
+    (Debian's docker-registry) receives them, buildx makes the index there, and pulling it back
+    only fetches the index, as every blob is already in the local store.
+    """
+    if shutil.which("docker-registry") is None:
+        raise images.ImageToolError(
+            "joining the platforms into one image index needs a local registry: "
+            "apt-get install docker-registry"
+        )
+    with tempfile.TemporaryDirectory() as folder, _registry(Path(folder)) as address:
+        repository = f"{address}/{tag.split(':')[0]}"
+        pushed = []
+        for number, source in enumerate(sources):
+            remote = f"{repository}:part{number}"
+            images.docker("tag", source, remote)
+            try:
+                images.docker("push", "--quiet", remote)
+            finally:
+                images.docker("image", "rm", remote, check=False)
+            pushed.append(remote)
+        joined = f"{repository}:index"
+        images.docker("buildx", "imagetools", "create", "--tag", joined, *pushed)
+        try:
+            images.docker("pull", "--quiet", joined)
+            images.docker("tag", joined, tag)
+        finally:
+            images.docker("image", "rm", joined, check=False)
+
+
+@contextmanager
+def _registry(folder: Path) -> Iterator[str]:
+    """A registry on a free loopback port, its storage in ``folder``, for one join: its address."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = folder / "registry.yml"
+    config.write_text(
+        "version: 0.1\n"
+        "log: {level: error}\n"
+        f"storage: {{filesystem: {{rootdirectory: {folder / 'data'}}}}}\n"
+        f"http: {{addr: 127.0.0.1:{port}}}\n"
+    )
+    process = subprocess.Popen(
+        ["docker-registry", "serve", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _answers(port):
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise images.ImageToolError(
+                    f"the local registry (docker-registry) did not answer on port {port} in 30 s"
+                )
+            time.sleep(0.2)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _answers(port: int) -> bool:
+    with socket.socket() as client:
+        return client.connect_ex(("127.0.0.1", port)) == 0
+
+
+def record(built: list[Built], index: bool) -> None:
+    RECORD.parent.mkdir(parents=True, exist_ok=True)
+    RECORD.write_text(json.dumps({"index": index, "built": [asdict(b) for b in built]}, indent=2))
+
+
+def recorded() -> dict[str, Built]:
+    """Platform -> what the last multi-platform build made of it."""
+    try:
+        data = json.loads(RECORD.read_text())
+        return {b["platform"]: Built(**b) for b in data["built"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        raise images.ImageToolError(
+            f"{RECORD} is missing or unreadable: run "
+            "`nox -s build -- --platform linux/amd64,linux/arm64`"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Saved:
+    """One platform's image as `docker save` wrote it."""
+
+    config: dict
+    unpacked: int  # the bytes of every file in every layer, as images.image_size counts them
+    layers: int
+
+
+def saved_platforms(ref: str, workdir: Path) -> dict[str, Saved]:
+    """Platform -> its image, for every platform ``ref`` holds: one on the classic store, each
+    of an index's on the containerd store (`docker image inspect` shows only the engine's own)."""
+    archive = workdir / "saved.tar"
+    images.docker("save", "--output", str(archive), ref)
+    try:
+        with tarfile.open(archive) as saved:
+            blobs = {m.name: m for m in saved if m.isfile()}
+
+            def read(name: str) -> dict:
+                return json.load(saved.extractfile(blobs[name]))
+
+            def unpacked(name: str) -> int:
+                stream = saved.extractfile(blobs[name])
+                if stream.read(2) == b"\x1f\x8b":  # the containerd store keeps them gzipped
+                    stream.seek(0)
+                    stream = gzip.GzipFile(fileobj=stream)
+                else:
+                    stream.seek(0)
+                with tarfile.open(fileobj=stream, mode="r|") as layer:
+                    return sum(m.size for m in layer if m.isfile())
+
+            found = []  # (config, layer blob names)
+            if "index.json" not in blobs:
+                for entry in read("manifest.json"):
+                    found.append((read(entry["Config"]), entry["Layers"]))
+            pending = [read("index.json")] if "index.json" in blobs else []
+            while pending:
+                for descriptor in pending.pop().get("manifests", []):
+                    document = read(_blob(descriptor)) if _blob(descriptor) in blobs else {}
+                    if "config" not in document:
+                        pending.append(document)
+                    elif _blob(document["config"]) in blobs:
+                        layers = [_blob(layer) for layer in document["layers"]]
+                        found.append((read(_blob(document["config"])), layers))
+            return {
+                f"{config['os']}/{config['architecture']}": Saved(
+                    config, sum(unpacked(name) for name in layers), len(layers)
+                )
+                for config, layers in found
+                # Attestations (provenance) are manifests too, of documents, for no platform.
+                if config.get("architecture", "unknown") != "unknown"
+            }
+    finally:
+        archive.unlink()
+
+
+def _blob(descriptor: dict) -> str:
+    return f"blobs/{descriptor['digest'].replace(':', '/')}"
