@@ -75,7 +75,7 @@ def lint_ci_files(session: nox.Session) -> None:
     session.run("zizmor", "--offline", "--no-progress", ".github/")
     scripts = shell_scripts()
     if scripts:
-        session.run("shellcheck", *scripts)
+        session.run("shellcheck", "--external-sources", *scripts)
 
 
 def shell_scripts() -> list[str]:
