@@ -20,6 +20,7 @@ from tools import images
 from tools.project import NAME
 
 KEPT_REPOSITORIES = (f"{NAME}:", "standin.invalid/")
+PROBE = "footprint-probe"
 
 
 def listing(*command: str) -> set[str]:
@@ -39,8 +40,9 @@ def build_probe(folder: Path, token: str) -> str:
     """Build a one-file image from scratch; its plain progress output."""
     (folder / "probe.txt").write_text(token)
     (folder / "Dockerfile").write_text("FROM scratch\nCOPY probe.txt /\n")
+    # Tagged: the docker driver keeps every build's result as an image, and this one is ours.
     done = subprocess.run(
-        ["docker", "buildx", "build", "--progress=plain", str(folder)],
+        ["docker", "buildx", "build", "--progress=plain", f"--tag={PROBE}-cache:{token}", folder],
         capture_output=True,
         text=True,
     )
@@ -51,7 +53,7 @@ def build_probe(folder: Path, token: str) -> str:
 
 def plant(record: Path) -> None:
     token = uuid.uuid4().hex
-    probe = f"footprint-probe:{token}"
+    probe = f"{PROBE}:{token}"
     archive = io.BytesIO()
     with tarfile.open(fileobj=archive, mode="w") as tar:
         info = tarfile.TarInfo("probe.txt")
@@ -60,7 +62,7 @@ def plant(record: Path) -> None:
     subprocess.run(
         ["docker", "import", "-", probe], input=archive.getvalue(), capture_output=True, check=True
     )
-    images.docker("volume", "create", f"footprint-probe-{token}")
+    images.docker("volume", "create", f"{PROBE}-{token}")
     with tempfile.TemporaryDirectory() as folder:
         build_probe(Path(folder), token)
     record.write_text(json.dumps({"token": token, "before": state()}))
@@ -71,9 +73,9 @@ def check(record: Path) -> list[str]:
     planted = json.loads(record.read_text())
     token, before = planted["token"], planted["before"]
     problems = []
-    if not images.image_exists(f"footprint-probe:{token}"):
+    if not images.image_exists(f"{PROBE}:{token}"):
         problems.append("the unrelated image was removed")
-    if f"footprint-probe-{token}" not in listing("volume", "ls", "--quiet"):
+    if f"{PROBE}-{token}" not in listing("volume", "ls", "--quiet"):
         problems.append("the unrelated volume was removed")
     with tempfile.TemporaryDirectory() as folder:
         if "CACHED" not in build_probe(Path(folder), token):
@@ -91,8 +93,8 @@ def check(record: Path) -> list[str]:
         left = set(ids) - set(before[kind]) - (kept if kind == "images" else set())
         if left:
             problems.append(f"{len(left)} {kind} left behind: {sorted(left)[:5]}")
-    images.docker("image", "rm", f"footprint-probe:{token}", check=False)
-    images.docker("volume", "rm", f"footprint-probe-{token}", check=False)
+    images.docker("image", "rm", f"{PROBE}:{token}", f"{PROBE}-cache:{token}", check=False)
+    images.docker("volume", "rm", f"{PROBE}-{token}", check=False)
     return problems
 
 
