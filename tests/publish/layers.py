@@ -6,6 +6,7 @@ import io
 import json
 import tarfile
 
+from tests.fingerprints import fingerprint
 from tools.project import ROOT
 from tools.registry import Api
 
@@ -54,20 +55,8 @@ def with_package(api: Api, repository: str, digest: str, tag: str, name: str) ->
 
 def files(layer_blob: bytes) -> dict[str, tuple]:
     """Every path of a (gzipped) layer with its type, mode, owner, time and content hash."""
-    prints = {}
     with tarfile.open(fileobj=io.BytesIO(layer_blob), mode="r:*") as tar:
-        for member in tar:
-            content = tar.extractfile(member).read() if member.isfile() else b""
-            prints[member.name] = (
-                member.type,
-                member.mode,
-                member.uid,
-                member.gid,
-                member.mtime,
-                member.linkname,
-                hashlib.sha256(content).hexdigest(),
-            )
-    return prints
+        return fingerprint(tar)
 
 
 def differences(api: Api, repository: str, first: str, second: str) -> str:

@@ -6,30 +6,17 @@ with BuildKit's rewrite-timestamp, which clamps file times to it; uv writes no i
 the builder's cache, this project's or anyone's, is pruned.
 """
 
-import hashlib
 import tarfile
 from pathlib import Path
 
+from tests.fingerprints import fingerprint as tar_fingerprint
 from tests.image.contract import HOLDS, Expected, fails, per_image, verdict
 from tools import images
 
 
 def fingerprint(archive: Path) -> dict[str, tuple]:
-    """Every path with its type, mode, owner, time and content hash."""
-    prints = {}
     with tarfile.open(archive) as tar:
-        for member in tar:
-            content = tar.extractfile(member).read() if member.isfile() else b""
-            prints[member.name] = (
-                member.type,
-                member.mode,
-                member.uid,
-                member.gid,
-                member.mtime,
-                member.linkname,
-                hashlib.sha256(content).hexdigest(),
-            )
-    return prints
+        return tar_fingerprint(tar)
 
 
 @per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"differ in [1-9]\d* of"))
