@@ -1,5 +1,6 @@
 """The project's name, said once in pyproject.toml; every tool and test reads it from here."""
 
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -11,3 +12,20 @@ VERSION: str = _PROJECT["version"]
 # The import package, and the prefix of every setting the service reads (see its settings.py).
 PACKAGE = NAME.replace("-", "_")
 ENV_PREFIX = f"{PACKAGE.upper()}_"
+
+
+class NotACheckout(RuntimeError):
+    """The project is not in a git checkout, so its files cannot be listed."""
+
+
+def files() -> list[str]:
+    """The project's files: tracked, and new ones git does not ignore (an uncommitted tree
+    counts), as paths relative to ROOT."""
+    listed = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True,
+        text=True,
+    )
+    if listed.returncode:
+        raise NotACheckout(f"{ROOT} is not a git checkout: `git ls-files` cannot list it")
+    return sorted({f for f in listed.stdout.split("\0") if f and (ROOT / f).is_file()})

@@ -13,7 +13,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from tools.project import NAME, PACKAGE, ROOT
+from tools.project import NAME, PACKAGE, ROOT, NotACheckout, files
 
 # Lower-case letters and digits, words joined by single underscores: a valid import name, a
 # valid distribution name, a valid image repository name and, upper-cased, a valid env prefix.
@@ -51,15 +51,10 @@ def locked_packages() -> set[str]:
 
 
 def project_files() -> list[str]:
-    """Tracked and untracked files, not the ignored ones: an uncommitted tree works too."""
-    listed = subprocess.run(
-        ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        capture_output=True,
-        text=True,
-    )
-    if listed.returncode:
-        raise RenameError(f"{ROOT} is not a git checkout: rename needs `git ls-files`")
-    return sorted({f for f in listed.stdout.split("\0") if f and (ROOT / f).is_file()})
+    try:
+        return files()
+    except NotACheckout as error:
+        raise RenameError(f"{error}; rename needs it") from None
 
 
 def texts() -> dict[str, str]:

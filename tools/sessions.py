@@ -12,7 +12,7 @@ from pathlib import Path
 import nox
 
 from tools import compose as compose_tool
-from tools import images, platforms, publish, report
+from tools import images, platforms, project, publish, report
 from tools import rename as rename_project
 from tools.project import ROOT
 
@@ -80,20 +80,11 @@ def lint_ci_files(session: nox.Session) -> None:
 
 def shell_scripts() -> list[str]:
     """Every project file (tracked, or new and not ignored) that starts with a shell's #! line."""
-    tracked = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split("\0")
     scripts = []
-    for name in filter(None, tracked):
-        path = ROOT / name
-        if path.is_file():
-            with path.open("rb") as file:
-                if re.match(rb"#!\S*(/|env )(ba|da|k)?sh\b", file.readline()):
-                    scripts.append(name)
+    for name in project.files():
+        with (ROOT / name).open("rb") as file:
+            if re.match(rb"#!\S*(/|env )(ba|da|k)?sh\b", file.readline()):
+                scripts.append(name)
     return scripts
 
 

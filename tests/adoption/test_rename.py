@@ -12,7 +12,7 @@ import pytest
 
 from tests.image import service
 from tests.image.containers import remove_container, start_container
-from tools import canaries, images
+from tools import canaries, images, project
 from tools.project import NAME, ROOT
 
 NEW = "acmelinks"
@@ -32,17 +32,9 @@ def run(*command: str, cwd: Path) -> subprocess.CompletedProcess:
 def adopted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A renamed copy of this checkout, without the journey, with canaries planted."""
     copy = tmp_path_factory.mktemp("adoption") / NEW
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    for name in filter(None, listed.split("\0")):
-        if (ROOT / name).is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, copy / name)
+    for name in project.files():
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, copy / name)
     shutil.rmtree(copy / "journey")
     (copy / ".env").write_text(f"TOKEN={canaries.CANARIES['env-file']}\n")
     remote = f"https://ci-user:{canaries.CANARIES['git-remote']}@git.example.invalid/o/r.git"
