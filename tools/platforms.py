@@ -10,18 +10,13 @@ per tag, so each other platform keeps a tag of its own (`...:optimized-arm64`).
 import gzip
 import json
 import os
-import shutil
-import socket
-import subprocess
 import tarfile
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tools import images
+from tools.registry import LocalRegistry
 
 # Written by a multi-platform build: what each platform's image is called; the tests read it.
 RECORD = images.BUILD_DIR / "platforms.json"
@@ -127,13 +122,8 @@ def join_index(tag: str, sources: list[str]) -> None:
     (Debian's docker-registry) receives them, buildx makes the index there, and pulling it back
     only fetches the index, as every blob is already in the local store.
     """
-    if shutil.which("docker-registry") is None:
-        raise images.ImageToolError(
-            "joining the platforms into one image index needs a local registry: "
-            "apt-get install docker-registry"
-        )
-    with tempfile.TemporaryDirectory() as folder, _registry(Path(folder)) as address:
-        repository = f"{address}/{tag.split(':')[0]}"
+    with tempfile.TemporaryDirectory() as folder, LocalRegistry(Path(folder)) as registry:
+        repository = f"{registry.host}/{tag.split(':')[0]}"
         pushed = []
         for number, source in enumerate(sources):
             remote = f"{repository}:part{number}"
@@ -150,47 +140,6 @@ def join_index(tag: str, sources: list[str]) -> None:
             images.docker("tag", joined, tag)
         finally:
             images.docker("image", "rm", joined, check=False)
-
-
-@contextmanager
-def _registry(folder: Path) -> Iterator[str]:
-    """A registry on a free loopback port, its storage in ``folder``, for one join: its address."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = folder / "registry.yml"
-    config.write_text(
-        "version: 0.1\n"
-        "log: {level: error}\n"
-        f"storage: {{filesystem: {{rootdirectory: {folder / 'data'}}}}}\n"
-        f"http: {{addr: 127.0.0.1:{port}}}\n"
-    )
-    process = subprocess.Popen(
-        ["docker-registry", "serve", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while not _answers(port):
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise images.ImageToolError(
-                    f"the local registry (docker-registry) did not answer on port {port} in 30 s"
-                )
-            time.sleep(0.2)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _answers(port: int) -> bool:
-    with socket.socket() as client:
-        return client.connect_ex(("127.0.0.1", port)) == 0
 
 
 def record(built: list[Built], index: bool) -> None:
