@@ -119,23 +119,6 @@ def stop(container: Container, seconds: int) -> tuple[float, int]:
     return time.perf_counter() - started, container.state()["ExitCode"]
 
 
-def run_until_exit(tag: str, *run_args: str, seconds: float = 15) -> tuple[int | None, str]:
-    """Run a container in the foreground: its exit code (None: still running) and its output."""
-    name = f"{PREFIX}-{uuid.uuid4().hex[:12]}"
-    try:
-        done = subprocess.run(
-            ["docker", "run", "--name", name, *run_args, tag],
-            capture_output=True,
-            text=True,
-            timeout=seconds,
-        )
-        return done.returncode, done.stdout + done.stderr
-    except subprocess.TimeoutExpired:
-        return None, f"still running after {seconds} s"
-    finally:
-        images.docker("rm", "--force", name, check=False)
-
-
 def wait_for_health(container: Container, seconds: float = 30) -> str | None:
     """The HEALTHCHECK's verdict once it has one (None: the image has no HEALTHCHECK)."""
     deadline = time.monotonic() + seconds
