@@ -162,7 +162,7 @@ def start_and_stop(tag: str) -> tuple[float, float]:
         images.docker("stop", container)
         return ready, time.perf_counter() - stopping
     finally:
-        images.docker("rm", "--force", container, check=False)
+        images.remove_container(container)
 
 
 def wait_for_healthz(url: str, started: float, limit: float = 60) -> float:

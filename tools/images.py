@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import tarfile
 import time
@@ -29,6 +30,10 @@ BUILD_DIR = ROOT / "build"
 SBOM = BUILD_DIR / "sbom" / f"{NAME}-optimized.cdx.json"
 # Written by `nox -s build`: which base images it used; the tests read it, never guess again.
 RECORD = BUILD_DIR / "images.json"
+# What `nox -s build test` needs free beside Docker's data, with room to spare (measured in
+# README, "What a run costs"). Below it, builds
+# fail midway with BuildKit's "no space left on device" buried in their log.
+MIN_FREE_GB = 10
 # `FROM [--platform=...] REF [AS STAGE]`
 FROM_LINE = re.compile(r"^FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?", re.MULTILINE | re.I)
 
@@ -95,6 +100,11 @@ def docker(*args: str, check: bool = True) -> str:
     return done.stdout
 
 
+def remove_container(container: str) -> None:
+    """Remove a container this project made, with the anonymous volume its ``VOLUME /data`` got."""
+    docker("rm", "--force", "--volumes", container, check=False)
+
+
 def require_engine() -> str:
     """The engine's version; a clear error when no engine with BuildKit answers."""
     try:
@@ -117,7 +127,21 @@ def require_engine() -> str:
         raise ImageToolError(
             "docker buildx is missing: install the buildx plugin (Debian: docker-buildx)"
         )
+    require_free_space()
     return info.stdout.strip()
+
+
+def require_free_space() -> None:
+    """A clear error, before anything is built, when the disk holding Docker's data is full."""
+    root = Path(docker("info", "--format", "{{.DockerRootDir}}", check=False).strip() or "/")
+    if not root.is_dir():
+        return  # a remote engine: its disk is not ours to read
+    free_gb = shutil.disk_usage(root).free / 1e9
+    if free_gb < MIN_FREE_GB:
+        raise ImageToolError(
+            f"{root} has {free_gb:.1f} GB free; building and testing the images needs about "
+            f"{MIN_FREE_GB} GB: free some (`docker system df` shows what Docker holds)"
+        )
 
 
 def require_built(*images: Image) -> None:

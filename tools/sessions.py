@@ -239,7 +239,7 @@ def serve(session: nox.Session) -> None:
         bases = images.resolve_base_images((images.OPTIMIZED,))[1]
         images.build(images.OPTIMIZED, bases)
         name = images.OPTIMIZED.tag.split(":")[0]
-        images.docker("rm", "--force", name, check=False)
+        images.remove_container(name)
         images.docker(
             "run",
             "--detach",

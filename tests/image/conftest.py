@@ -77,7 +77,7 @@ def filesystem(tmp_path_factory: pytest.TempPathFactory) -> Callable[[images.Ima
             try:
                 images.docker("export", "--output", str(path), container_id)
             finally:
-                images.docker("rm", container_id, check=False)
+                images.remove_container(container_id)
             exported[image.tag] = path
         return exported[image.tag]
 

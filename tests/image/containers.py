@@ -132,7 +132,7 @@ def wait_for_health(container: Container, seconds: float = 30) -> str | None:
 
 
 def remove_container(container: Container) -> None:
-    images.docker("rm", "--force", "--volumes", container.id, check=False)
+    images.remove_container(container.id)
 
 
 def members(archive: Path) -> Iterator[tarfile.TarInfo]:

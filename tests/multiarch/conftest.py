@@ -54,5 +54,5 @@ def exported(arm64: platforms.Built, tmp_path_factory: pytest.TempPathFactory) -
     try:
         images.docker("export", "--output", str(path), container_id)
     finally:
-        images.docker("rm", container_id, check=False)
+        images.remove_container(container_id)
     return path

@@ -82,7 +82,7 @@ def canary_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
         # The containerd store unpacks another platform's layers only for a container, and
         # `docker history` reads them there.
-        images.docker("rm", images.docker("create", "--platform", ARM64, tag).strip())
+        images.remove_container(images.docker("create", "--platform", ARM64, tag).strip())
         yield tag
     finally:
         images.docker("rmi", "--force", tag, check=False)
