@@ -37,6 +37,8 @@ class Built:
     ref: str
     seconds: float
     emulated: bool
+    # The image its last stage is built on, for this platform (the official one or a stand-in).
+    base: str = ""
 
 
 def native_platform() -> str:
@@ -93,7 +95,9 @@ def require_emulation(platform: str, native: str) -> None:
     )
 
 
-def build_platforms(image: images.Image, platforms: list[str]) -> list[Built]:
+def build_platforms(
+    image: images.Image, platforms: list[str], *, no_cache: bool = False, quiet: bool = False
+) -> list[Built]:
     """Build ``image`` for each platform; join them into one index where the store can hold one."""
     native = native_platform()
     for platform in platforms:
@@ -103,14 +107,17 @@ def build_platforms(image: images.Image, platforms: list[str]) -> list[Built]:
     for platform in platforms:
         bases = images.resolve_base_images((image,), arch(platform))[1]
         tags[platform] = platform_tag(image, platform, native)
-        done = images.build(image, bases, tag=tags[platform], platform=platform)
-        built.append(Built(platform, tags[platform], done.seconds, platform != native))
+        done = images.build(
+            image, bases, tag=tags[platform], platform=platform, no_cache=no_cache, quiet=quiet
+        )
+        base = bases[image.runtime_base()]
+        built.append(Built(platform, tags[platform], done.seconds, platform != native, base))
     if index:
         join_index(image.tag, list(tags.values()))
         for tag in tags.values():
             if tag != image.tag:
                 images.docker("image", "rm", tag, check=False)
-        built = [Built(b.platform, image.tag, b.seconds, b.emulated) for b in built]
+        built = [Built(b.platform, image.tag, b.seconds, b.emulated, b.base) for b in built]
     record(built, index)
     return built
 
@@ -164,8 +171,16 @@ class Saved:
     """One platform's image as `docker save` wrote it."""
 
     config: dict
-    unpacked: int  # the bytes of every file in every layer, as images.image_size counts them
-    layers: int
+    # Per layer, the bytes of every file in it, as images.image_size counts them.
+    layer_sizes: tuple[int, ...]
+
+    @property
+    def unpacked(self) -> int:
+        return sum(self.layer_sizes)
+
+    @property
+    def layers(self) -> int:
+        return len(self.layer_sizes)
 
 
 def saved_platforms(ref: str, workdir: Path) -> dict[str, Saved]:
@@ -205,7 +220,7 @@ def saved_platforms(ref: str, workdir: Path) -> dict[str, Saved]:
                         found.append((read(_blob(document["config"])), layers))
             return {
                 f"{config['os']}/{config['architecture']}": Saved(
-                    config, sum(unpacked(name) for name in layers), len(layers)
+                    config, tuple(unpacked(name) for name in layers)
                 )
                 for config, layers in found
                 # Attestations (provenance) are manifests too, of documents, for no platform.

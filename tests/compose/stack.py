@@ -95,6 +95,11 @@ class Stack:
             "--remove-orphans",
             check=False,
         )
+        # A rebuild (the dev loop's, after a lock change) leaves the image it replaced untagged,
+        # where `--rmi local` no longer sees it: Compose's label still names the project.
+        built = images.docker("image", "ls", "--quiet", "--filter", project_label(self.project))
+        for image in set(built.split()):
+            images.docker("image", "rm", "--force", image, check=False)
         return leftovers(self.project)
 
 
@@ -104,14 +109,18 @@ def numeric_non_root(user: str) -> bool:
     return uid.isdigit() and int(uid) != 0
 
 
+def project_label(project: str) -> str:
+    """The filter for what Compose made for ``project``: it labels everything it makes."""
+    return f"label=com.docker.compose.project={project}"
+
+
 def leftovers(project: str) -> list[str]:
-    """Containers, volumes, networks and images of ``project`` that still exist."""
-    label = f"label=com.docker.compose.project={project}"
+    """Containers, volumes, networks and images (tagged or not) of ``project`` that still exist."""
     found = []
-    for kind in ("container", "volume", "network"):
+    for kind in ("container", "volume", "network", "image"):
         listed = ["ls", "--all"] if kind == "container" else ["ls"]
-        names = images.docker(kind, *listed, "--quiet", "--filter", label).split()
-        found += [f"{kind} {name}" for name in names]
+        names = images.docker(kind, *listed, "--quiet", "--filter", project_label(project))
+        found += [f"{kind} {name}" for name in set(names.split())]
     tags = images.docker("image", "ls", "--format", "{{.Repository}}").split()
     found += [f"image {tag}" for tag in tags if tag.startswith(f"{project}-")]
     return found
