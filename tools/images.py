@@ -127,7 +127,6 @@ def require_engine() -> str:
         raise ImageToolError(
             "docker buildx is missing: install the buildx plugin (Debian: docker-buildx)"
         )
-    require_free_space()
     return info.stdout.strip()
 
 
@@ -404,10 +403,15 @@ def build(
     if done.returncode:
         detail = done.stderr.strip()[-3000:] if quiet else "see the build output above"
         raise ImageToolError(f"building {tag or image.tag} failed: {detail}")
-    if replaced and replaced != image_id(tag or image.tag):
-        # The image this tag named before, now untagged: ours, and left to no one.
-        docker("image", "rm", replaced, check=False)
+    drop_replaced(replaced, tag or image.tag)
     return Build(seconds, done.stderr if quiet else "")
+
+
+def drop_replaced(replaced: str | None, tag: str) -> None:
+    """Remove the image ``tag`` named before it moved, now untagged: ours, left to no one (one
+    still tagged otherwise stays: `docker image rm` by id refuses it)."""
+    if replaced and replaced != image_id(tag):
+        docker("image", "rm", replaced, check=False)
 
 
 def image_id(tag: str) -> str | None:

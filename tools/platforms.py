@@ -129,6 +129,7 @@ def join_index(tag: str, sources: list[str]) -> None:
     (Debian's docker-registry) receives them, buildx makes the index there, and pulling it back
     only fetches the index, as every blob is already in the local store.
     """
+    replaced = images.image_id(tag)
     with tempfile.TemporaryDirectory() as folder, LocalRegistry(Path(folder)) as registry:
         repository = f"{registry.host}/{tag.split(':')[0]}"
         pushed = []
@@ -147,6 +148,8 @@ def join_index(tag: str, sources: list[str]) -> None:
             images.docker("tag", joined, tag)
         finally:
             images.docker("image", "rm", joined, check=False)
+    # The native image the tag named, now inside the index.
+    images.drop_replaced(replaced, tag)
 
 
 def record(built: list[Built], index: bool) -> None:

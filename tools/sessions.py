@@ -100,6 +100,7 @@ def clear_errors(session: nox.Session) -> Iterator[None]:
 def require_images(session: nox.Session) -> None:
     with clear_errors(session):
         images.require_engine()
+        images.require_free_space()
         images.require_built(*images.IMAGES)
 
 
@@ -112,6 +113,7 @@ def build_images(session: nox.Session) -> None:
         return
     with clear_errors(session):
         engine = images.require_engine()
+        images.require_free_space()
         mode, bases = images.resolve_base_images()
         images.record_bases(mode, bases, engine)
         runs = COLD_RUNS if record else 1
@@ -150,7 +152,6 @@ def build_platforms(session: nox.Session, wanted: str, *, record: bool = False) 
     With ``record``, cold builds measured into the README (*Two architectures*)."""
     with clear_errors(session):
         engine = images.require_engine()
-        mode = images.base_image_mode()
         runs = COLD_RUNS if record else 1
         seconds: dict[str, list[float]] = {}
         for run in range(runs):
@@ -164,6 +165,7 @@ def build_platforms(session: nox.Session, wanted: str, *, record: bool = False) 
         table = platforms_table(built, seconds, cold=record)
         store = "containerd (one image index)" if platforms.containerd_store() else "classic"
     used = "; ".join(f"{b.platform} on {b.base}" for b in built)
+    mode = "official" if {b.base for b in built} == {images.OPTIMIZED.runtime_base()} else "standin"
     setup = (
         f"Docker engine {engine}, {store} image store; runtime base ({mode}): {used}; "
         f"{report.machine()}"
