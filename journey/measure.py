@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools import canaries, images, report
+from tools import canaries, images, platforms, report
 from tools.project import PACKAGE, ROOT
 
 HERE = Path(__file__).parent
@@ -131,7 +131,9 @@ def measure_step(
     found = canaries.find(image.tag, workdir)
     return Result(
         step=step,
-        size=config["Size"],
+        # Counted from the layers, as `nox -s build` counts: the engine's own Size field means
+        # unpacked on the classic store and compressed on the containerd one.
+        size=images.image_size(image.tag).unpacked,
         layers=len(config["RootFS"]["Layers"]),
         cold_seconds=cold,
         warm_seconds=warm.seconds,
@@ -179,9 +181,9 @@ def wait_for_healthz(url: str, started: float, limit: float = 60) -> float:
 def table(results: list[Result]) -> str:
     runs = len(results[0].cold_seconds)
     lines = [
-        f"| step | change | size | layers | cold build (median of {runs}) | rebuild after a "
-        f"source edit | deps from cache | root | secrets leaked | hadolint | run to /healthz "
-        f"(median) | docker stop (median) |",
+        f"| step | change | size, unpacked | layers | cold build (median of {runs}) "
+        "| rebuild after a source edit | deps from cache | root | secrets leaked | hadolint "
+        "| run to /healthz (median) | docker stop (median) |",
         "|---|---|---:|---:|---:|---:|:-:|:-:|---|:-:|---:|---:|",
     ]
     for r in results:
@@ -244,7 +246,8 @@ def write(mode: str, bases: dict[str, str], results: list[Result], engine: str) 
     runs = len(results[0].cold_seconds)
     used = ", ".join(f"`{official}` → `{image}`" for official, image in bases.items())
     setup = (
-        f"Measured by `nox -s journey` on {report.today()}: Docker engine {engine}, "
+        f"Measured by `nox -s journey` on {report.today()}: Docker engine {engine} "
+        f"({'containerd' if platforms.containerd_store() else 'classic'} image store), "
         f"{mode} base images ({used}), {report.machine()}. "
         f"Cold builds use --no-cache (every layer rebuilt; uv's download cache mount stays "
         f"warm, and no one's builder cache is pruned); "
