@@ -110,15 +110,34 @@ def world_writable(member: tarfile.TarInfo) -> bool:
     return bool(member.mode & 0o002) and not (member.isdir() and member.mode & 0o1000)
 
 
-# The baseline's files come from apt and `COPY` with the usual 022 umask: its faults are root and
-# writable code, not modes. No contrast here; the optimized image was the one that failed (uv's
-# .venv/.lock, mode 666, until its Dockerfile removed the bit).
+# The baseline's files come from apt, `COPY` and one-threaded poetry with the usual 022 umask:
+# its faults are root and writable code, not modes (poetry's default parallel install once left a
+# 666 file: see Dockerfile.baseline). No contrast here; the optimized image was the one that
+# failed (uv's .venv/.lock, mode 666, until its Dockerfile removed the bit).
 @per_image(optimized=HOLDS, minimal=HOLDS, baseline=HOLDS_TOO)
 def test_has_no_world_writable_file_outside_tmp_and_data(
     image: images.Image, expected: Expected, filesystem: Callable[[images.Image], Path]
 ) -> None:
     writable = [m.name for m in members(filesystem(image)) if world_writable(m)]
     verdict(expected, not writable, f"world-writable: {writable[:10]}")
+
+
+def test_world_writable_flags_a_mode_666_file_and_nothing_writable_by_design() -> None:
+    """The check's own negative control, since the baseline gives none: the optimized image's
+    former `.venv/.lock` is flagged; /tmp, /data, sticky folders and links are not."""
+
+    def member(name: str, mode: int, kind: bytes = tarfile.REGTYPE) -> tarfile.TarInfo:
+        info = tarfile.TarInfo(name)
+        info.mode, info.type = mode, kind
+        return info
+
+    assert world_writable(member("app/.venv/.lock", 0o666))
+    assert world_writable(member("app/shared", 0o777, tarfile.DIRTYPE))
+    assert not world_writable(member("app/.venv/.lock", 0o644))
+    assert not world_writable(member("tmp/scratch", 0o666))
+    assert not world_writable(member("data", 0o777, tarfile.DIRTYPE))
+    assert not world_writable(member("var/tmp", 0o1777, tarfile.DIRTYPE))
+    assert not world_writable(member("usr/bin/python3", 0o777, tarfile.SYMTYPE))
 
 
 @per_image(
