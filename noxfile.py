@@ -1,6 +1,6 @@
 """Sessions. The kernel a cloner keeps: lint, unit, build, test, multiarch, up, rename,
-reproducible, adoption, bench, publish, verify, supply_chain. The journey adds its own (steps,
-journey) when journey/ is present."""
+reproducible, adoption, bench, startup, publish, verify, supply_chain. The journey adds its own
+(steps, journey) when journey/ is present."""
 
 import contextlib
 import sys
@@ -94,6 +94,13 @@ def bench(session: nox.Session) -> None:
     """Load the service before (a fixed commit) and after, in one run; `-- --write`: README."""
     sessions.sync(session)
     session.run("python", "-m", "tools.bench", *session.posargs)
+
+
+@nox.session(python="3.13")
+def startup(session: nox.Session) -> None:
+    """The built images' start to /healthz and `docker stop`, interleaved; `-- --record`: README."""
+    sessions.sync(session)
+    session.run("python", "-m", "tools.startup", *session.posargs)
 
 
 @nox.session(python="3.13")

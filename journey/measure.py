@@ -10,13 +10,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools import canaries, images, platforms, report
+from tools import canaries, images, platforms, report, startup
 from tools.project import PACKAGE, ROOT
 
 HERE = Path(__file__).parent
@@ -69,8 +67,9 @@ class Result:
     root: bool
     leaks: list[str]
     hadolint_clean: bool
-    ready_seconds: list[float]
-    stop_seconds: list[float]
+    # Measured once every step is built, in rounds across the steps (tools/startup.py).
+    ready_seconds: list[float] = field(default_factory=list)
+    stop_seconds: list[float] = field(default_factory=list)
 
 
 def measure(
@@ -86,6 +85,10 @@ def measure(
             results = [
                 measure_step(step, bases, context, netrc, workdir, runs, log) for step in STEPS
             ]
+            timings = startup.interleaved([step.image.tag for step in STEPS], runs, log)
+            for result in results:
+                result.ready_seconds = timings[result.step.image.tag].ready
+                result.stop_seconds = timings[result.step.image.tag].stop
         finally:
             remove_step_images()
     return mode, bases, results
@@ -125,8 +128,6 @@ def measure_step(
         DEPENDENCY_STEP
     ):
         raise images.ImageToolError(f"step {step.number}: a source edit reinstalled dependencies")
-    log(f"step {step.number}: start and stop, {runs} times")
-    timings = [start_and_stop(image.tag) for _ in range(runs)]
     config = images.inspect(image.tag)
     found = canaries.find(image.tag, workdir)
     return Result(
@@ -141,8 +142,6 @@ def measure_step(
         root=config["Config"].get("User", "") in ("", "0", "root", "0:0"),
         leaks=sorted(kind for kind, where in found.items() if where),
         hadolint_clean=hadolint_clean(step.dockerfile),
-        ready_seconds=[ready for ready, _ in timings],
-        stop_seconds=[stop for _, stop in timings],
     )
 
 
@@ -153,37 +152,12 @@ def hadolint_clean(dockerfile: str) -> bool:
     return subprocess.run([hadolint, dockerfile], cwd=ROOT, capture_output=True).returncode == 0
 
 
-def start_and_stop(tag: str) -> tuple[float, float]:
-    """Seconds from `docker run` to /healthz answering, and seconds `docker stop` takes."""
-    started = time.perf_counter()
-    container = images.docker("run", "--detach", "--publish", "127.0.0.1::8000", tag).strip()
-    try:
-        port = images.docker("port", container, "8000/tcp").splitlines()[0].rsplit(":", 1)[1]
-        ready = wait_for_healthz(f"http://127.0.0.1:{port}/healthz", started)
-        stopping = time.perf_counter()
-        images.docker("stop", container)
-        return ready, time.perf_counter() - stopping
-    finally:
-        images.remove_container(container)
-
-
-def wait_for_healthz(url: str, started: float, limit: float = 60) -> float:
-    while time.perf_counter() - started < limit:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as answer:  # noqa: S310 (http, built here)
-                if answer.status == 200:
-                    return time.perf_counter() - started
-        except OSError:
-            time.sleep(0.05)
-    raise images.ImageToolError(f"{url} did not answer within {limit} s")
-
-
 def table(results: list[Result]) -> str:
     runs = len(results[0].cold_seconds)
     lines = [
         f"| step | change | size, unpacked | layers | cold build (median of {runs}) "
         "| rebuild after a source edit | deps from cache | root | secrets leaked | hadolint "
-        "| run to /healthz (median) | docker stop (median) |",
+        f"| run to {startup.HEALTH_PATH} (median) | docker stop (median) |",
         "|---|---|---:|---:|---:|---:|:-:|:-:|---|:-:|---:|---:|",
     ]
     for r in results:
@@ -252,7 +226,8 @@ def write(mode: str, bases: dict[str, str], results: list[Result], engine: str) 
         f"Cold builds use --no-cache (every layer rebuilt; uv's download cache mount stays "
         f"warm, and no one's builder cache is pruned); "
         f"each step is built from the same context with the canary secrets planted; "
-        f"medians of {runs} runs."
+        f"medians of {runs} runs; start and stop once every step is built, in {runs} rounds, "
+        f"each step once per round in a rotated order."
     )
     picture = "![Size and cold build time per step](journey.png)"
     text = f"{setup}\n\n{table(results)}\n\n{comparison(results)}\n\n{picture}"

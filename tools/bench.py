@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools import report
+from tools import report, startup
 from tools.images import ROOT
 
 # The last commit before the performance work of issue 10.
@@ -207,7 +207,8 @@ def running_service(python: Path, checkout: Path, data_dir: Path, port: int) -> 
             if server.poll() is not None:
                 raise SystemExit(f"the service in {checkout} exited: {server.stderr.read()!r}")
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                health = f"http://127.0.0.1:{port}{startup.HEALTH_PATH}"
+                with urllib.request.urlopen(health, timeout=1):
                     break
             except OSError:
                 if time.monotonic() > deadline:

@@ -12,7 +12,7 @@ from pathlib import Path
 import nox
 
 from tools import compose as compose_tool
-from tools import images, platforms, project, publish, report
+from tools import images, platforms, project, publish, report, startup
 from tools import rename as rename_project
 from tools.project import ROOT
 
@@ -125,7 +125,7 @@ def build_images(session: nox.Session) -> None:
                 built = images.build(image, bases, no_cache=record, quiet=record)
                 seconds[image.tag].append(built.seconds)
         images.write_sbom(images.SBOM)
-        table = results_table(seconds, cold=record)
+        table = results_table(seconds, bases, cold=record)
     used = ", ".join(f"{official} -> {standin}" for official, standin in bases.items())
     setup = f"Docker engine {engine}; base images ({mode}): {used}; {report.machine()}"
     print(f"{setup}\n\n{table}")
@@ -240,8 +240,9 @@ def multiarch(session: nox.Session) -> None:
     )
 
 
-def results_table(seconds: dict[str, list[float]], cold: bool) -> str:
-    """Sizes, layers and median build time per image, and the baseline/optimized ratios.
+def results_table(seconds: dict[str, list[float]], bases: dict[str, str], cold: bool) -> str:
+    """Sizes, layers, what each Dockerfile adds to its runtime base, median build time per
+    image, and the baseline/optimized ratios.
 
     Cold builds use --no-cache: every layer is rebuilt, but uv's download cache (a cache mount)
     stays warm; nothing of the builder's cache is pruned, so other projects keep theirs.
@@ -251,17 +252,25 @@ def results_table(seconds: dict[str, list[float]], cold: bool) -> str:
     kind = f"cold build, median of {runs}" if cold else "build time (layer cache as found)"
     packed = " compressed |" if cold else ""
     lines = [
-        f"| image | unpacked |{packed} layers | {kind} |",
-        "|---|---:|" + "---:|" * (3 if cold else 2),
+        f"| image | unpacked |{packed} layers | its runtime base | added to it | {kind} |",
+        "|---|---:|" + "---:|" * (2 if cold else 1) + "---|---:|---:|",
     ]
     sizes = {tag: images.image_size(tag, compressed=cold) for tag in seconds}
-    for tag, times in seconds.items():
+    for image in images.IMAGES:
+        tag = image.tag
         size = sizes[tag]
         compressed = f" {images.megabytes(size.compressed)} |" if cold else ""
         layers = len(images.inspect(tag)["RootFS"]["Layers"])
+        base = bases.get(image.runtime_base(), image.runtime_base())
+        # An official base may be in BuildKit's cache only, not among the engine's images.
+        added = (
+            images.megabytes(size.unpacked - images.image_size(base).unpacked)
+            if images.image_exists(base)
+            else "n/a"
+        )
         lines.append(
             f"| `{tag}` | {images.megabytes(size.unpacked)} |{compressed} {layers} "
-            f"| {statistics.median(times):.1f} s |"
+            f"| `{base}` | {added} | {statistics.median(seconds[tag]):.1f} s |"
         )
     baseline, optimized = images.BASELINE.tag, images.OPTIMIZED.tag
     size_ratio = sizes[baseline].unpacked / sizes[optimized].unpacked
@@ -310,7 +319,8 @@ def serve(session: nox.Session) -> None:
             images.OPTIMIZED.tag,
         )
     session.log(
-        f"{images.OPTIMIZED.tag} runs as container {name}: http://127.0.0.1:{port}/healthz; "
+        f"{images.OPTIMIZED.tag} runs as container {name}: "
+        f"http://127.0.0.1:{port}{startup.HEALTH_PATH}; "
         f"logs: docker logs -f {name}; stop: docker rm -f {name} (data stays in volume {name}-data)"
     )
 

@@ -5,13 +5,13 @@ Rewrite this module; the image contract around it stays."""
 from typing import TYPE_CHECKING
 
 from tools.project import ENV_PREFIX, PACKAGE
+from tools.startup import HEALTH_PATH
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from .containers import Container
 
-HEALTH_PATH = "/healthz"
 # The service's own settings that the image tests set.
 DATA_DIR = f"{ENV_PREFIX}DATA_DIR"
 INVALID_SETTINGS = {

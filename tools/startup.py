@@ -1,0 +1,155 @@
+"""Start and stop, measured: seconds from `docker run` to the health endpoint answering, and
+seconds `docker stop` takes, for images compared with each other.
+
+One figure per image is noise on a shared machine: the images are measured in rounds, each round
+running every image once in a rotated order, so that load falls on all of them alike, and a ratio
+is the median of the per-round ratios (``nox -s startup``, the journey).
+"""
+
+import argparse
+import statistics
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from tools import images, platforms, report
+
+# The service's health endpoint, said once for the tools (the image tests: tests/image/service.py).
+HEALTH_PATH = "/healthz"
+# A start slower than this is a failure, not a figure.
+START_LIMIT_SECONDS = 60
+# `nox -s startup` without --rounds: enough for a median that survives a noisy round or two.
+ROUNDS = 9
+
+
+@dataclass
+class Timings:
+    ready: list[float]
+    stop: list[float]
+
+
+def start_and_stop(tag: str) -> tuple[float, float]:
+    """Seconds from `docker run` to the health endpoint answering, and seconds `docker stop`
+    takes (the engine's default 10 s before SIGKILL)."""
+    started = time.perf_counter()
+    container = images.docker("run", "--detach", "--publish", "127.0.0.1::8000", tag).strip()
+    try:
+        port = images.docker("port", container, "8000/tcp").splitlines()[0].rsplit(":", 1)[1]
+        ready = wait_for_health(f"http://127.0.0.1:{port}{HEALTH_PATH}", started, tag)
+        stopping = time.perf_counter()
+        images.docker("stop", container)
+        return ready, time.perf_counter() - stopping
+    finally:
+        images.remove_container(container)
+
+
+def wait_for_health(url: str, started: float, tag: str) -> float:
+    while time.perf_counter() - started < START_LIMIT_SECONDS:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as answer:  # noqa: S310 (http, built here)
+                if answer.status == 200:
+                    return time.perf_counter() - started
+        except OSError:
+            time.sleep(0.05)
+    raise images.ImageToolError(f"{tag}: {url} did not answer within {START_LIMIT_SECONDS} s")
+
+
+def interleaved(
+    tags: Sequence[str], rounds: int, log: Callable[[str], None] = print
+) -> dict[str, Timings]:
+    """Every image started and stopped once per round, the order rotated from round to round."""
+    timings = {tag: Timings([], []) for tag in tags}
+    for n in range(rounds):
+        log(f"start and stop, round {n + 1}/{rounds}")
+        for tag in [*tags[n % len(tags) :], *tags[: n % len(tags)]]:
+            ready, stop = start_and_stop(tag)
+            timings[tag].ready.append(ready)
+            timings[tag].stop.append(stop)
+    return timings
+
+
+def ratio(these: list[float], reference: list[float]) -> float:
+    """The median of the per-round ratios: each round's load falls on both figures alike."""
+    return statistics.median(a / b for a, b in zip(these, reference, strict=True))
+
+
+def table(timings: dict[str, Timings], reference: str) -> str:
+    rounds = len(timings[reference].ready)
+    lines = [
+        f"| image | run to `{HEALTH_PATH}`, median of {rounds} | its range "
+        f"| vs `{reference}` | `docker stop`, median | vs `{reference}` |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for tag, t in timings.items():
+        lines.append(
+            f"| `{tag}` | {statistics.median(t.ready):.2f} s "
+            f"| {min(t.ready):.2f}-{max(t.ready):.2f} s "
+            f"| {ratio(t.ready, timings[reference].ready):.2f}x "
+            f"| {statistics.median(t.stop):.2f} s "
+            f"| {ratio(t.stop, timings[reference].stop):.2f}x |"
+        )
+    return "\n".join(lines)
+
+
+def verdicts(timings: dict[str, Timings], reference: str) -> list[str]:
+    """One sentence per image and figure: its median ratio to the reference, and in how many
+    rounds it was the faster of the two (a ratio near 1 with a split count is noise)."""
+    sentences = []
+    for tag, t in timings.items():
+        if tag == reference:
+            continue
+        for what, these, theirs in (
+            ("starts", t.ready, timings[reference].ready),
+            ("stops", t.stop, timings[reference].stop),
+        ):
+            r = ratio(these, theirs)
+            faster = sum(a < b for a, b in zip(these, theirs, strict=True))
+            verdict = "no slower than" if r <= 1 else "slower than"
+            sentences.append(
+                f"`{tag}` {what} {verdict} `{reference}`: {r:.2f}x its time, "
+                f"faster in {faster} of {len(these)} rounds."
+            )
+    return sentences
+
+
+def positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of rounds, at least 1, not {value!r}")
+    return int(value)
+
+
+def main(argv: list[str]) -> int:
+    """``python -m tools.startup [--rounds N] [--record]``: the built images, interleaved."""
+    parser = argparse.ArgumentParser(prog="nox -s startup --", description=__doc__)
+    parser.add_argument("--rounds", type=positive, default=ROUNDS)
+    parser.add_argument("--record", action="store_true", help="write the README's results")
+    options = parser.parse_args(argv)
+    reference = images.OPTIMIZED.tag
+    try:
+        engine = images.require_engine()
+        images.require_built(*images.IMAGES)
+        bases = images.recorded_bases()
+        timings = interleaved([image.tag for image in images.IMAGES], options.rounds)
+    except images.ImageToolError as error:
+        print(f"startup: {error}", file=sys.stderr)
+        return 1
+    store = "containerd" if platforms.containerd_store() else "classic"
+    used = ", ".join(f"{official} -> {base}" for official, base in bases.items())
+    setup = (
+        f"Docker engine {engine} ({store} image store); base images: {used}; "
+        f"{report.machine()}; {options.rounds} rounds, each image once per round in a rotated "
+        f"order; ratios are medians of the per-round ones"
+    )
+    text = f"{setup}.\n\n{table(timings, reference)}\n\n{' '.join(verdicts(timings, reference))}"
+    print(text)
+    if options.record:
+        measured = f"Measured by `nox -s startup -- --record` on {report.today()}."
+        report.replace_section("startup-results", f"{measured} {text}")
+        print("README.md updated with these results")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
