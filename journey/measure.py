@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools import canaries, images, platforms, report, startup
-from tools.project import PACKAGE, ROOT
+from tools.project import HEALTH_PATH, PACKAGE, ROOT
 
 HERE = Path(__file__).parent
 # The seed's commonly quoted figures for the same journey, compared with ours in the README.
@@ -157,7 +157,7 @@ def table(results: list[Result]) -> str:
     lines = [
         f"| step | change | size, unpacked | layers | cold build (median of {runs}) "
         "| rebuild after a source edit | deps from cache | root | secrets leaked | hadolint "
-        f"| run to {startup.HEALTH_PATH} (median) | docker stop (median) |",
+        f"| run to {HEALTH_PATH} (median) | docker stop (median) |",
         "|---|---|---:|---:|---:|---:|:-:|:-:|---|:-:|---:|---:|",
     ]
     for r in results:

@@ -8,7 +8,7 @@ import pytest
 from journey import measure
 from tests.image.containers import remove_container, start_container
 from tools import images
-from tools.project import ROOT
+from tools.project import HEALTH_PATH, ROOT
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +29,7 @@ def test_journey_step_builds_and_answers_healthz(
     images.build(step.image, journey_bases, quiet=True)
     container = start_container(step.image.tag)
     try:
-        assert container.request("GET", "/healthz").json() == {"status": "ok"}
+        assert container.request("GET", HEALTH_PATH).json() == {"status": "ok"}
     finally:
         remove_container(container)
 

@@ -22,8 +22,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools import report, startup
+from tools import report
 from tools.images import ROOT
+from tools.project import HEALTH_PATH
 
 # The last commit before the performance work of issue 10.
 BEFORE_REF = "27a2caa"
@@ -207,7 +208,7 @@ def running_service(python: Path, checkout: Path, data_dir: Path, port: int) -> 
             if server.poll() is not None:
                 raise SystemExit(f"the service in {checkout} exited: {server.stderr.read()!r}")
             try:
-                health = f"http://127.0.0.1:{port}{startup.HEALTH_PATH}"
+                health = f"http://127.0.0.1:{port}{HEALTH_PATH}"
                 with urllib.request.urlopen(health, timeout=1):
                     break
             except OSError:

@@ -37,6 +37,8 @@ RECORD = BUILD_DIR / "images.json"
 MIN_FREE_GB = 10
 # `FROM [--platform=...] REF [AS STAGE]`
 FROM_LINE = re.compile(r"^FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?", re.MULTILINE | re.I)
+# `<<EOF`, `<<-EOF`, `<<'EOF'`: the start of a heredoc, whose lines are not instructions.
+HEREDOC = re.compile(r"<<-?([\'\"]?)(\w+)\1")
 
 
 class ImageToolError(RuntimeError):
@@ -53,11 +55,24 @@ class Image:
         """The names of the Dockerfile's ARGs."""
         return set(re.findall(r"^ARG (\w+)", (root / self.dockerfile).read_text(), re.MULTILINE))
 
+    def from_lines(self, root: Path = ROOT) -> list[tuple[str, str]]:
+        """(image, stage) of each FROM, heredoc bodies skipped (Python's `from x import y` in
+        one is not an instruction)."""
+        instructions, closing = [], []
+        for line in (root / self.dockerfile).read_text().splitlines():
+            if closing:
+                if line.strip() == closing[0]:
+                    closing.pop(0)
+                continue
+            instructions.append(line)
+            closing = [delimiter for _, delimiter in HEREDOC.findall(line)]
+        return FROM_LINE.findall("\n".join(instructions))
+
     def runtime_base(self, root: Path = ROOT) -> str:
         """The image its last stage is built on, through any stage aliases (``FROM x AS y``)."""
         stages: dict[str, str] = {}
         ref = ""
-        for ref, stage in FROM_LINE.findall((root / self.dockerfile).read_text()):
+        for ref, stage in self.from_lines(root):
             ref = stages.get(ref.lower(), ref)
             stages[stage.lower()] = ref
         return ref
@@ -65,7 +80,7 @@ class Image:
     def base_images(self, root: Path = ROOT) -> list[str]:
         """The images its FROM lines name, as written (not its own stages, not scratch)."""
         stages, bases = {"scratch"}, []
-        for ref, stage in FROM_LINE.findall((root / self.dockerfile).read_text()):
+        for ref, stage in self.from_lines(root):
             if ref.lower() not in stages and ref not in bases:
                 bases.append(ref)
             stages.add(stage.lower())
@@ -200,6 +215,16 @@ def image_size(tag: str, *, compressed: bool = False) -> Size:
     if save.returncode:
         raise ImageToolError(f"cannot read the layers of {tag}: is it built?")
     return Size(unpacked, packed if compressed else None)
+
+
+def base_size(tag: str, base: str) -> int | None:
+    """The unpacked size of ``base`` when ``tag`` is built on it: None when the base is not
+    among the engine's images (an official one may be in BuildKit's cache only) or its layers
+    are not the image's first ones (its tag has moved since the build)."""
+    if not image_exists(base):
+        return None
+    own, theirs = inspect(tag)["RootFS"]["Layers"], inspect(base)["RootFS"]["Layers"]
+    return image_size(base).unpacked if own[: len(theirs)] == theirs else None
 
 
 class _Hashed:

@@ -12,7 +12,7 @@ from pathlib import Path
 import nox
 
 from tools import compose as compose_tool
-from tools import images, platforms, project, publish, report, startup
+from tools import images, platforms, project, publish, report
 from tools import rename as rename_project
 from tools.project import ROOT
 
@@ -261,13 +261,9 @@ def results_table(seconds: dict[str, list[float]], bases: dict[str, str], cold: 
         size = sizes[tag]
         compressed = f" {images.megabytes(size.compressed)} |" if cold else ""
         layers = len(images.inspect(tag)["RootFS"]["Layers"])
-        base = bases.get(image.runtime_base(), image.runtime_base())
-        # An official base may be in BuildKit's cache only, not among the engine's images.
-        added = (
-            images.megabytes(size.unpacked - images.image_size(base).unpacked)
-            if images.image_exists(base)
-            else "n/a"
-        )
+        base = bases[image.runtime_base()]
+        under = images.base_size(tag, base)
+        added = images.megabytes(size.unpacked - under) if under is not None else "n/a"
         lines.append(
             f"| `{tag}` | {images.megabytes(size.unpacked)} |{compressed} {layers} "
             f"| `{base}` | {added} | {statistics.median(seconds[tag]):.1f} s |"
@@ -320,7 +316,7 @@ def serve(session: nox.Session) -> None:
         )
     session.log(
         f"{images.OPTIMIZED.tag} runs as container {name}: "
-        f"http://127.0.0.1:{port}{startup.HEALTH_PATH}; "
+        f"http://127.0.0.1:{port}{project.HEALTH_PATH}; "
         f"logs: docker logs -f {name}; stop: docker rm -f {name} (data stays in volume {name}-data)"
     )
 

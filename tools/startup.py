@@ -1,9 +1,10 @@
 """Start and stop, measured: seconds from `docker run` to the health endpoint answering, and
-seconds `docker stop` takes, for images compared with each other.
+seconds `docker stop` takes, for images compared with each other (``nox -s startup``, the
+journey).
 
-One figure per image is noise on a shared machine: the images are measured in rounds, each round
-running every image once in a rotated order, so that load falls on all of them alike, and a ratio
-is the median of the per-round ratios (``nox -s startup``, the journey).
+One figure per image is noise on a shared machine, so the images are measured in rounds: each
+round runs every image once, the order shifted and reversed from round to round, so that no
+image always comes first, last or after the same other one.
 """
 
 import argparse
@@ -15,11 +16,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tools import images, platforms, report
+from tools.project import HEALTH_PATH
 
-# The service's health endpoint, said once for the tools (the image tests: tests/image/service.py).
-HEALTH_PATH = "/healthz"
 # A start slower than this is a failure, not a figure.
 START_LIMIT_SECONDS = 60
+# Waiting longer than this, the container is checked: one that exited will never answer.
+CHECK_AFTER_SECONDS = 2
 # `nox -s startup` without --rounds: enough for a median that survives a noisy round or two.
 ROUNDS = 9
 
@@ -32,12 +34,12 @@ class Timings:
 
 def start_and_stop(tag: str) -> tuple[float, float]:
     """Seconds from `docker run` to the health endpoint answering, and seconds `docker stop`
-    takes (the engine's default 10 s before SIGKILL)."""
+    takes."""
     started = time.perf_counter()
     container = images.docker("run", "--detach", "--publish", "127.0.0.1::8000", tag).strip()
     try:
         port = images.docker("port", container, "8000/tcp").splitlines()[0].rsplit(":", 1)[1]
-        ready = wait_for_health(f"http://127.0.0.1:{port}{HEALTH_PATH}", started, tag)
+        ready = wait_for_health(container, f"http://127.0.0.1:{port}{HEALTH_PATH}", started)
         stopping = time.perf_counter()
         images.docker("stop", container)
         return ready, time.perf_counter() - stopping
@@ -45,25 +47,50 @@ def start_and_stop(tag: str) -> tuple[float, float]:
         images.remove_container(container)
 
 
-def wait_for_health(url: str, started: float, tag: str) -> float:
-    while time.perf_counter() - started < START_LIMIT_SECONDS:
+def wait_for_health(container: str, url: str, started: float) -> float:
+    while (waited := time.perf_counter() - started) < START_LIMIT_SECONDS:
         try:
             with urllib.request.urlopen(url, timeout=1) as answer:  # noqa: S310 (http, built here)
                 if answer.status == 200:
                     return time.perf_counter() - started
         except OSError:
-            time.sleep(0.05)
-    raise images.ImageToolError(f"{tag}: {url} did not answer within {START_LIMIT_SECONDS} s")
+            pass
+        if waited > CHECK_AFTER_SECONDS and not running(container):
+            raise images.ImageToolError(
+                f"the container exited before {url} answered: {logs(container)}"
+            )
+        time.sleep(0.05)
+    raise images.ImageToolError(
+        f"{url} did not answer within {START_LIMIT_SECONDS} s: {logs(container)}"
+    )
+
+
+def running(container: str) -> bool:
+    return images.docker("inspect", "--format", "{{.State.Running}}", container).strip() == "true"
+
+
+def logs(container: str) -> str:
+    """The container's last log line, to say why it did not answer."""
+    done = images.docker("logs", "--tail", "1", container, check=False)
+    return done.strip() or "it logged nothing"
+
+
+def order(tags: Sequence[str], n: int, rounds: int) -> list[str]:
+    """Round ``n``'s order: shifted by an even share of the list each round, reversed every
+    other round, so each image's position and predecessor change."""
+    shift = n * len(tags) // rounds
+    shifted = [*tags[shift:], *tags[:shift]]
+    return shifted[::-1] if n % 2 else shifted
 
 
 def interleaved(
     tags: Sequence[str], rounds: int, log: Callable[[str], None] = print
 ) -> dict[str, Timings]:
-    """Every image started and stopped once per round, the order rotated from round to round."""
+    """Every image started and stopped once per round."""
     timings = {tag: Timings([], []) for tag in tags}
     for n in range(rounds):
         log(f"start and stop, round {n + 1}/{rounds}")
-        for tag in [*tags[n % len(tags) :], *tags[: n % len(tags)]]:
+        for tag in order(tags, n, rounds):
             ready, stop = start_and_stop(tag)
             timings[tag].ready.append(ready)
             timings[tag].stop.append(stop)
@@ -131,23 +158,25 @@ def main(argv: list[str]) -> int:
         engine = images.require_engine()
         images.require_built(*images.IMAGES)
         bases = images.recorded_bases()
+        store = "containerd" if platforms.containerd_store() else "classic"
         timings = interleaved([image.tag for image in images.IMAGES], options.rounds)
-    except images.ImageToolError as error:
+        used = ", ".join(f"{official} -> {base}" for official, base in bases.items())
+        setup = (
+            f"Docker engine {engine} ({store} image store); base images: {used}; "
+            f"{report.machine()}; {options.rounds} rounds; a ratio is the median of the "
+            f"per-round ones"
+        )
+        text = (
+            f"{setup}.\n\n{table(timings, reference)}\n\n{' '.join(verdicts(timings, reference))}"
+        )
+        print(text)
+        if options.record:
+            measured = f"Measured by `nox -s startup -- --record` on {report.today()}."
+            report.replace_section("startup-results", f"{measured} {text}")
+            print("README.md updated with these results")
+    except (images.ImageToolError, ValueError) as error:
         print(f"startup: {error}", file=sys.stderr)
         return 1
-    store = "containerd" if platforms.containerd_store() else "classic"
-    used = ", ".join(f"{official} -> {base}" for official, base in bases.items())
-    setup = (
-        f"Docker engine {engine} ({store} image store); base images: {used}; "
-        f"{report.machine()}; {options.rounds} rounds, each image once per round in a rotated "
-        f"order; ratios are medians of the per-round ones"
-    )
-    text = f"{setup}.\n\n{table(timings, reference)}\n\n{' '.join(verdicts(timings, reference))}"
-    print(text)
-    if options.record:
-        measured = f"Measured by `nox -s startup -- --record` on {report.today()}."
-        report.replace_section("startup-results", f"{measured} {text}")
-        print("README.md updated with these results")
     return 0
 
 

@@ -126,7 +126,7 @@ def test_links_survive_down_and_up_and_go_with_down_volumes(own_stack: Stack) ->
 
 def test_default_build_target_is_the_production_stage() -> None:
     """`docker build .` builds the last stage: it must stay the runtime, never the dev stage."""
-    stages = images.FROM_LINE.findall((ROOT / images.OPTIMIZED.dockerfile).read_text())
+    stages = images.OPTIMIZED.from_lines()
     assert stages[-1][1] == "runtime"
 
 

@@ -4,8 +4,7 @@ Rewrite this module; the image contract around it stays."""
 
 from typing import TYPE_CHECKING
 
-from tools.project import ENV_PREFIX, PACKAGE
-from tools.startup import HEALTH_PATH
+from tools.project import ENV_PREFIX, HEALTH_PATH, PACKAGE
 
 if TYPE_CHECKING:
     from pathlib import Path
