@@ -227,7 +227,7 @@ def write(mode: str, bases: dict[str, str], results: list[Result], engine: str) 
         f"warm, and no one's builder cache is pruned); "
         f"each step is built from the same context with the canary secrets planted; "
         f"medians of {runs} runs; start and stop once every step is built, in {runs} rounds, "
-        f"each step once per round in a rotated order."
+        f"each step once per round, the order shifted and reversed from round to round."
     )
     picture = "![Size and cold build time per step](journey.png)"
     text = f"{setup}\n\n{table(results)}\n\n{comparison(results)}\n\n{picture}"
