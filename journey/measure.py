@@ -221,7 +221,7 @@ def write(mode: str, bases: dict[str, str], results: list[Result], engine: str) 
     used = ", ".join(f"`{official}` → `{image}`" for official, image in bases.items())
     setup = (
         f"Measured by `nox -s journey` on {report.today()}: Docker engine {engine} "
-        f"({'containerd' if platforms.containerd_store() else 'classic'} image store), "
+        f"({platforms.store_name()} image store), "
         f"{mode} base images ({used}), {report.machine()}. "
         f"Cold builds use --no-cache (every layer rebuilt; uv's download cache mount stays "
         f"warm, and no one's builder cache is pruned); "

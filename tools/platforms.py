@@ -67,6 +67,11 @@ def containerd_store() -> bool:
     )
 
 
+def store_name() -> str:
+    """The engine's image store, as measurements name it."""
+    return "containerd" if containerd_store() else "classic"
+
+
 def platform_tag(image: images.Image, platform: str, native: str) -> str:
     return image.tag if platform == native else f"{image.tag}-{arch(platform)}"
 

@@ -163,7 +163,8 @@ def build_platforms(session: nox.Session, wanted: str, *, record: bool = False) 
             for b in built:
                 seconds.setdefault(b.platform, []).append(b.seconds)
         table = platforms_table(built, seconds, cold=record)
-        store = "containerd (one image index)" if platforms.containerd_store() else "classic"
+        store = platforms.store_name()
+        store += " (one image index)" if store == "containerd" else ""
     used = "; ".join(f"{b.platform} on {b.base}" for b in built)
     mode = "official" if {b.base for b in built} == {images.OPTIMIZED.runtime_base()} else "standin"
     setup = (

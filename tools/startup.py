@@ -171,7 +171,7 @@ def main(argv: list[str]) -> int:
         engine = images.require_engine()
         images.require_built(*images.IMAGES)
         bases = images.recorded_bases()
-        store = "containerd" if platforms.containerd_store() else "classic"
+        store = platforms.store_name()
         timings = interleaved([image.tag for image in images.IMAGES], options.rounds)
         used = ", ".join(f"{official} -> {base}" for official, base in bases.items())
         setup = (
