@@ -125,7 +125,7 @@ def test_links_survive_down_and_up_and_go_with_down_volumes(own_stack: Stack) ->
 
 
 def test_default_build_target_is_the_production_stage() -> None:
-    """`docker build .` builds the last stage: it must stay the runtime, never the dev stage."""
+    """`docker build .` builds the last stage: it must stay the runtime, never the builder."""
     stages = images.OPTIMIZED.from_lines()
     assert stages[-1][1] == "runtime"
 
@@ -145,21 +145,52 @@ def inventory(image: str) -> dict:
     )
 
 
-def dev_group() -> set[str]:
+def group(name: str) -> set[str]:
+    """The distributions a dependency group of pyproject.toml names, its included groups too."""
     groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]
-    return {re.split(r"[<>=!~\[; ]", spec)[0].lower() for spec in groups["dev"]}
+    names: set[str] = set()
+    for spec in groups[name]:
+        if isinstance(spec, dict):
+            names |= group(spec["include-group"])
+        else:
+            names.add(re.split(r"[<>=!~\[; ]", spec)[0].lower())
+    return names
 
 
-def test_production_image_has_no_dev_dependencies_uv_or_sources(stack: Stack) -> None:
+def test_production_image_has_no_group_dependencies_uv_or_sources(stack: Stack) -> None:
     found = inventory(stack.image("app"))
-    assert not dev_group() & set(found["dists"])
+    assert not group("dev") & set(found["dists"])
     assert not found["uv"]
     assert not found["sources"]
 
 
-def test_dev_image_has_the_dev_dependencies_and_sources_the_production_lacks(stack: Stack) -> None:
-    """The contrast: the same inventory finds them where they are."""
+def test_dev_image_has_the_test_group_and_sources_and_no_other_group(stack: Stack) -> None:
+    """The contrast: the same inventory finds what the dev loop needs where it is, and only that."""
     stack.run("--profile", "dev", "build", "dev", timeout=600)
     found = inventory(stack.image("dev"))
-    assert dev_group() <= set(found["dists"])
+    assert group("test") <= set(found["dists"])
+    assert not (group("dev") - group("test")) & set(found["dists"])
     assert found["sources"]
+
+
+# Run in an image's Python: how many CA certificates a default TLS context trusts.
+TRUSTED_CAS = "import ssl; print(ssl.create_default_context().cert_store_stats()['x509_ca'])"
+
+
+def trusted_cas(image: str, *run_args: str) -> int:
+    return int(images.docker("run", "--rm", *run_args, image, "python", "-c", TRUSTED_CAS))
+
+
+def test_https_from_the_dev_and_production_images_verifies_against_the_system_cas(
+    stack: Stack,
+) -> None:
+    """No build-time TLS setting (SSL_CERT_FILE pointing at a build secret) reaches an image:
+    a default TLS context there trusts the base's CA certificates. The negative control: with
+    the build secret's path set, as an inherited ENV once did, it trusts none."""
+    stack.run("--profile", "dev", "build", "dev", timeout=600)
+    for service_name in ("app", "dev"):
+        image = stack.image(service_name)
+        config = images.inspect(image)["Config"]
+        assert not [v for v in config["Env"] if v.startswith(("SSL_CERT_FILE=", "NETRC="))]
+        assert trusted_cas(image) > 0, f"{image}: a default TLS context trusts no CA"
+        assert trusted_cas(image, "--env", "SSL_CERT_FILE=/run/secrets/ca-bundle") == 0

@@ -1,0 +1,40 @@
+# The dev loop, built by compose.yaml's `dev` and `test` services: the project editable, the
+# unit tests' dependencies, uvicorn reloading on every edit `docker compose watch` syncs in.
+FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
+
+# The production image's base, so the dev loop runs the same Python.
+FROM python:3.13-slim-trixie AS dev
+# The production image's numeric uid.
+ARG APP_UID=10001
+# Skip bytecode, so the image builds faster; copy out of the cache mount; the base's Python.
+ENV UV_COMPILE_BYTECODE=0 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
+WORKDIR /app
+# Make the app's user, named as watch's copy needs, and a data folder it can write.
+RUN groupadd --gid "${APP_UID}" app \
+    && useradd --no-log-init --uid "${APP_UID}" --gid app \
+       --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin app \
+    && install --directory --owner="${APP_UID}" --group="${APP_UID}" /data
+# The dependencies and the test group first: reused until uv.lock changes; secrets optional.
+RUN --mount=from=uv,source=/uv,target=/bin/uv \
+    --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=bind,source=uv.lock,target=uv.lock \
+    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
+    --mount=type=secret,id=ca-bundle,required=false \
+    --mount=type=secret,id=netrc,required=false \
+    SSL_CERT_FILE=/run/secrets/ca-bundle NETRC=/run/secrets/netrc \
+    uv sync --locked --no-install-project --no-dev --group test
+# Owned by the app's uid, so watch can sync edits in.
+COPY --chown=${APP_UID}:${APP_UID} pyproject.toml uv.lock README.md ./
+COPY --chown=${APP_UID}:${APP_UID} src src
+# The project editable: the venv imports /app/src, so a synced edit is the running code.
+RUN --mount=from=uv,source=/uv,target=/bin/uv \
+    --mount=type=cache,target=/root/.cache/uv \
+    uv sync --locked --no-dev --group test --offline
+# As in production: the venv first, logs at once, data in /data.
+ENV PATH="/app/.venv/bin:${PATH}" PYTHONUNBUFFERED=1 SHORTLINK_DATA_DIR=/data
+EXPOSE 8000
+# The numeric uid alone: watch's copy cannot look up a `:gid`.
+USER ${APP_UID}
+# Reload when a file under src/ changes; uvicorn's CLI reads no SHORTLINK_HOST.
+CMD ["uvicorn", "shortlink.app:create_app", "--factory", "--reload", "--reload-dir", "src", \
+     "--host", "0.0.0.0", "--port", "8000"]
