@@ -62,7 +62,10 @@ USER ${APP_UID}:${APP_UID}
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --start-interval=1s --retries=3 \
     CMD ["python", "-m", "shortlink.healthcheck"]
 # Build metadata last: it changes every commit and must not invalidate the layers above.
-ARG VERSION=unknown REVISION=unknown CREATED=unknown SOURCE_URL=unknown
+ARG VERSION=unknown
+ARG REVISION=unknown
+ARG CREATED=unknown
+ARG SOURCE_URL=unknown
 LABEL org.opencontainers.image.title="shortlink" \
       org.opencontainers.image.description="A small URL-shortener API" \
       org.opencontainers.image.source="${SOURCE_URL}" \
