@@ -87,7 +87,8 @@ def compile_loaded(stdlib_sources: str, output: str) -> None:
     stdlib = os.path.dirname(os.__file__) + "/"
     venv = sys.prefix + "/"
     Mode = py_compile.PycInvalidationMode
-    origins = {getattr(m.__spec__, "origin", None) for m in list(sys.modules.values())}
+    specs = [getattr(module, "__spec__", None) for module in list(sys.modules.values())]
+    origins = {getattr(spec, "origin", None) for spec in specs}
     for path in sorted(str(origin) for origin in origins if origin):
         if not path.endswith(".py"):
             continue

@@ -14,9 +14,10 @@ import pytest
 from tools import warm_bytecode
 
 SERVICE = """
-import signal, socket, threading, time
+import signal, socket, sys, threading, time
 
 stopped = threading.Event()
+sys.modules["standin_without_spec"] = object()  # as some libraries' lazy modules are
 
 
 def serve():
