@@ -37,8 +37,6 @@ RECORD = BUILD_DIR / "images.json"
 MIN_FREE_GB = 10
 # `FROM [--platform=...] REF [AS STAGE]`
 FROM_LINE = re.compile(r"^FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?", re.MULTILINE | re.I)
-# `<<EOF`, `<<-EOF`, `<<'EOF'`: the start of a heredoc, whose lines are not instructions.
-HEREDOC = re.compile(r"<<-?([\'\"]?)(\w+)\1")
 
 
 class ImageToolError(RuntimeError):
@@ -56,17 +54,8 @@ class Image:
         return set(re.findall(r"^ARG (\w+)", (root / self.dockerfile).read_text(), re.MULTILINE))
 
     def from_lines(self, root: Path = ROOT) -> list[tuple[str, str]]:
-        """(image, stage) of each FROM, heredoc bodies skipped (Python's `from x import y` in
-        one is not an instruction)."""
-        instructions, closing = [], []
-        for line in (root / self.dockerfile).read_text().splitlines():
-            if closing:
-                if line.strip() == closing[0]:
-                    closing.pop(0)
-                continue
-            instructions.append(line)
-            closing = [delimiter for _, delimiter in HEREDOC.findall(line)]
-        return FROM_LINE.findall("\n".join(instructions))
+        """(image, stage) of each FROM."""
+        return FROM_LINE.findall((root / self.dockerfile).read_text())
 
     def runtime_base(self, root: Path = ROOT) -> str:
         """The image its last stage is built on, through any stage aliases (``FROM x AS y``)."""
