@@ -1,8 +1,8 @@
-"""Sessions. The kernel a cloner keeps: lint, unit, build, test, multiarch, up, rename,
-reproducible, adoption, bench, startup, publish, verify, supply_chain. The journey adds its own
-(steps, journey) when journey/ is present."""
+"""Sessions. The kernel a cloner keeps: lint, unit, build, test, multiarch, up, compose, rename,
+reproducible, adoption, publish, verify, supply_chain. The lab adds its own (bench, startup,
+cold_builds, and the journey's steps and journey) when lab/ is present: `rm -r lab` removes them
+(README, "Layout")."""
 
-import contextlib
 import sys
 from pathlib import Path
 
@@ -38,7 +38,8 @@ def unit(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def build(session: nox.Session) -> None:
-    """Build the images (optimized, minimal, baseline); print each one's size and build time."""
+    """Build the images (optimized, minimal, baseline); print each one's size and build time.
+    `-- --platform linux/amd64,linux/arm64`: the optimized image for those platforms."""
     sessions.build_images(session)
 
 
@@ -84,35 +85,25 @@ def reproducible(session: nox.Session) -> None:
 
 @nox.session(python="3.13")
 def adoption(session: nox.Session) -> None:
-    """In a copy without the journey: rename, lint, unit, build, and the renamed image serves."""
+    """In a copy without the lab: rename, lint, unit, build, and the renamed image serves."""
     sessions.sync(session)
     session.run("pytest", "tests/adoption", *session.posargs)
 
 
 @nox.session(python="3.13")
-def bench(session: nox.Session) -> None:
-    """Load the service before (a fixed commit) and after, in one run; `-- --write`: README."""
-    sessions.sync(session)
-    session.run("python", "-m", "tools.bench", *session.posargs)
-
-
-@nox.session(python="3.13")
-def startup(session: nox.Session) -> None:
-    """The built images' start to /healthz and `docker stop`, interleaved; `-- --record`: README."""
-    sessions.sync(session)
-    session.run("python", "-m", "tools.startup", *session.posargs)
-
-
-@nox.session(python="3.13")
 def publish(session: nox.Session) -> None:
     """Reproducible build, push, SBOM, provenance, cosign signature; `-- --keep-registry`."""
-    sessions.publish_image(session)
+    sessions.sync(session)
+    session.run("python", "-m", "tools.publish", *session.posargs)
 
 
 @nox.session(python="3.13")
 def verify(session: nox.Session) -> None:
     """cosign's checks of a published image: `nox -s verify -- REGISTRY/NAME@sha256:...`."""
-    sessions.verify(session)
+    if len(session.posargs) != 1:
+        session.error("give one image: nox -s verify -- REGISTRY/NAME@sha256:...")
+    sessions.sync(session)
+    session.run("python", "-m", "tools.publish", "verify", *session.posargs)
 
 
 @nox.session(python="3.13")
@@ -121,6 +112,10 @@ def supply_chain(session: nox.Session) -> None:
     sessions.supply_chain(session)
 
 
-# The optional parts: delete their folder and their sessions go with it (README, "Layout").
-with contextlib.suppress(ModuleNotFoundError):
-    import journey.sessions  # noqa: F401  (nox -s steps, nox -s journey)
+# The lab, optional: delete lab/ and its sessions go with it (README, "Layout"). Only its own
+# absence is quiet: a module missing inside it still fails.
+try:
+    import lab.sessions  # noqa: F401  (bench, startup, cold_builds, steps, journey)
+except ModuleNotFoundError as missing:
+    if missing.name != "lab":
+        raise

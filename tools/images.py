@@ -29,7 +29,7 @@ BUILD_DIR = ROOT / "build"
 # Written by `nox -s build` next to the image: the optimized image's bill of materials.
 SBOM = BUILD_DIR / "sbom" / f"{NAME}-optimized.cdx.json"
 # Written by `nox -s build`: which base images it used; the tests read it, never guess again.
-RECORD = BUILD_DIR / "images.json"
+BASES_FILE = BUILD_DIR / "images.json"
 # Free space `nox -s build` and `nox -s test` ask for where the engine keeps its data. Measured
 # (df every 6 s through `.ci/run`, 2026-11-27): its classic-store phase, `build test` and the
 # slower proofs, took up to 11.6 GB; its containerd-store phase, 6.7 GB. Below it, builds fail
@@ -320,18 +320,18 @@ def resolve_base_images(
     return mode, chosen
 
 
-def record_bases(mode: str, bases: dict[str, str], engine: str) -> None:
+def write_bases(mode: str, bases: dict[str, str], engine: str) -> None:
     """Write down which base images `nox -s build` used, for the tests to read."""
-    RECORD.parent.mkdir(parents=True, exist_ok=True)
-    RECORD.write_text(json.dumps({"mode": mode, "bases": bases, "engine": engine}, indent=2))
+    BASES_FILE.parent.mkdir(parents=True, exist_ok=True)
+    BASES_FILE.write_text(json.dumps({"mode": mode, "bases": bases, "engine": engine}, indent=2))
 
 
-def recorded_bases() -> dict[str, str]:
+def built_bases() -> dict[str, str]:
     """Official base image name -> the image `nox -s build` used (itself or a stand-in)."""
     try:
-        return json.loads(RECORD.read_text())["bases"]
+        return json.loads(BASES_FILE.read_text())["bases"]
     except (OSError, ValueError, KeyError):
-        raise ImageToolError(f"{RECORD} is missing or unreadable: run `nox -s build`") from None
+        raise ImageToolError(f"{BASES_FILE} is missing or unreadable: run `nox -s build`") from None
 
 
 def _pulls(ref: str) -> bool:

@@ -27,7 +27,7 @@ from tools.project import ENV_PREFIX, NAME, ROOT, VERSION
 from tools.registry import Api, LocalRegistry, is_loopback
 
 REGISTRY_SETTING = f"{ENV_PREFIX}REGISTRY"
-RECORD = BUILD_DIR / "publish.json"
+PUBLISHED_FILE = BUILD_DIR / "publish.json"
 KEY_DIR = BUILD_DIR / "cosign"
 REGISTRY_DIR = BUILD_DIR / "registry"
 WORK_DIR = BUILD_DIR / "publish"
@@ -411,14 +411,14 @@ def publish(keep_registry: bool = False, key_dir: Path | None = None) -> dict:
     record = published.record() | {"seconds": round(seconds, 1)}
     if local and keep_registry:
         record["registry_pid"] = local.process.pid
-    RECORD.write_text(json.dumps(record, indent=2))
+    PUBLISHED_FILE.write_text(json.dumps(record, indent=2))
     return record
 
 
 def published_key() -> Path:
     """The public key of the last `nox -s publish`, or the key pair it makes by default."""
     try:
-        return Path(json.loads(RECORD.read_text())["public_key"])
+        return Path(json.loads(PUBLISHED_FILE.read_text())["public_key"])
     except (OSError, ValueError, KeyError):
         return KEY_DIR / "cosign.pub"
 
@@ -436,7 +436,8 @@ def main(argv: list[str]) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(json.dumps(record, indent=2))
-    print(f"written to {RECORD.relative_to(ROOT)}; verify: nox -s verify -- {record['image']}")
+    written = PUBLISHED_FILE.relative_to(ROOT)
+    print(f"written to {written}; verify: nox -s verify -- {record['image']}")
     if "registry_pid" in record:
         print(f"the registry keeps running (pid {record['registry_pid']}): kill it when done")
     return 0

@@ -1,25 +1,20 @@
-"""What the noxfile's sessions do, kept here so the noxfile reads as a table of contents."""
+"""What the kernel's longer sessions do; the noxfile names them. Nothing here knows of lab/."""
 
 import re
-import statistics
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import nox
 
 from tools import compose as compose_tool
-from tools import images, platforms, project, publish, report
+from tools import images, platforms, project, publish
 from tools import rename as rename_project
 from tools.project import ROOT
 
 # What `nox -s multiarch` builds: the platforms of the official base images this project uses.
 MULTIARCH_PLATFORMS = ("linux/amd64", "linux/arm64")
-# Cold builds are noisy (network, disk): the README reports the median of this many.
-COLD_RUNS = 3
 
 
 def sync(session: nox.Session) -> None:
@@ -98,6 +93,7 @@ def clear_errors(session: nox.Session) -> Iterator[None]:
 
 
 def require_images(session: nox.Session) -> None:
+    """End the session with one line when the engine, its free space or an image is missing."""
     with clear_errors(session):
         images.require_engine()
         images.require_free_space()
@@ -105,127 +101,51 @@ def require_images(session: nox.Session) -> None:
 
 
 def build_images(session: nox.Session) -> None:
-    """Build every image; with ``-- --record``, cold builds measured into the README; with
+    """Build every image once, each one's size, layers and build time printed; with
     ``-- --platform linux/amd64,linux/arm64``, the optimized image for those platforms."""
-    record = "--record" in session.posargs
     if wanted := platform_option(session):
-        build_platforms(session, wanted, record=record)
+        build_platforms(session, wanted)
         return
     with clear_errors(session):
         engine = images.require_engine()
         images.require_free_space()
         mode, bases = images.resolve_base_images()
-        images.record_bases(mode, bases, engine)
-        runs = COLD_RUNS if record else 1
-        seconds = {image.tag: [] for image in images.IMAGES}
-        for run in range(runs):
-            for image in images.IMAGES:
-                if record:
-                    session.log(f"cold build {run + 1}/{runs} of {image.tag}")
-                built = images.build(image, bases, no_cache=record, quiet=record)
-                seconds[image.tag].append(built.seconds)
+        images.write_bases(mode, bases, engine)
+        for image in images.IMAGES:
+            built = images.build(image, bases)
+            size = images.image_size(image.tag).unpacked
+            layers = len(images.inspect(image.tag)["RootFS"]["Layers"])
+            session.log(
+                f"{image.tag}: {images.megabytes(size)} unpacked, {layers} layers, built in "
+                f"{built.seconds:.1f} s on {bases[image.runtime_base()]}"
+            )
         images.write_sbom(images.SBOM)
-        table = results_table(seconds, bases, cold=record)
     used = ", ".join(f"{official} -> {standin}" for official, standin in bases.items())
-    setup = f"Docker engine {engine}; base images ({mode}): {used}; {report.machine()}"
-    print(f"{setup}\n\n{table}")
+    session.log(f"Docker engine {engine}; base images ({mode}): {used}")
     session.log(f"SBOM of {images.OPTIMIZED.tag}: {images.SBOM.relative_to(ROOT)}")
-    if record:
-        measured = f"Measured by `nox -s build -- --record` on {report.today()}. {setup}."
-        report.replace_section("build-results", f"{measured}\n\n{table}")
-        session.log("README.md updated with these results")
 
 
 def platform_option(session: nox.Session) -> str:
-    """The value of ``--platform X`` or ``--platform=X`` among the session's arguments."""
-    arguments = iter(session.posargs)
+    """The value of ``--platform X`` or ``--platform=X``, the only argument build takes."""
+    arguments, wanted = iter(session.posargs), ""
     for argument in arguments:
         if argument == "--platform":
-            return next(arguments, "") or session.error("--platform needs a value")
-        if argument.startswith("--platform="):
-            return argument.split("=", 1)[1]
-    return ""
+            wanted = next(arguments, "") or session.error("--platform needs a value")
+        elif argument.startswith("--platform="):
+            wanted = argument.split("=", 1)[1]
+        else:
+            session.error(f"unknown argument {argument!r}: nox -s build [-- --platform P1,P2]")
+    return wanted
 
 
-def build_platforms(session: nox.Session, wanted: str, *, record: bool = False) -> None:
-    """The optimized image for each platform; its size, layers and build time, emulated or not.
-    With ``record``, cold builds measured into the README (*Two architectures*)."""
+def build_platforms(session: nox.Session, wanted: str) -> None:
+    """The optimized image for each platform: its tag, base and build time, emulated or not."""
     with clear_errors(session):
-        engine = images.require_engine()
-        runs = COLD_RUNS if record else 1
-        seconds: dict[str, list[float]] = {}
-        for run in range(runs):
-            if record:
-                session.log(f"cold build {run + 1}/{runs} for {wanted}")
-            built = platforms.build_platforms(
-                images.OPTIMIZED, platforms.parse(wanted), no_cache=record, quiet=record
-            )
-            for b in built:
-                seconds.setdefault(b.platform, []).append(b.seconds)
-        table = platforms_table(built, seconds, cold=record)
-        store = platforms.store_name()
-        store += " (one image index)" if store == "containerd" else ""
-    used = "; ".join(f"{b.platform} on {b.base}" for b in built)
-    mode = "official" if {b.base for b in built} == {images.OPTIMIZED.runtime_base()} else "standin"
-    setup = (
-        f"Docker engine {engine}, {store} image store; runtime base ({mode}): {used}; "
-        f"{report.machine()}"
-    )
-    print(f"{setup}\n\n{table}")
-    if record:
-        command = f"nox -s build -- --platform {wanted} --record"
-        measured = f"Measured by `{command}` on {report.today()}."
-        report.replace_section("platform-results", f"{measured} {setup}.\n\n{table}")
-        session.log("README.md updated with these results")
-
-
-def platforms_table(
-    built: list[platforms.Built], seconds: dict[str, list[float]], cold: bool
-) -> str:
-    """Per platform: size, layers, what the Dockerfile adds to its base, median build time."""
-    kind = f"cold build, median of {len(seconds[built[0].platform])}" if cold else "build time"
-    lines = [
-        f"| platform | image | unpacked | layers | added to the base | {kind} |",
-        "|---|---|---:|---:|---:|---:|",
-    ]
-    with tempfile.TemporaryDirectory() as folder:
-        # An official base may be in BuildKit's cache only, not among the engine's images.
-        bases = {b.base for b in built if images.image_exists(b.base)}
-        saved = {
-            ref: platforms.saved_platforms(ref, Path(folder))
-            for ref in {b.ref for b in built} | bases
-        }
-    sizes = {}
-    for b in built:
-        image = saved[b.ref][b.platform]
-        base = saved.get(b.base, {}).get(b.platform)
-        # The base's layers come first, unchanged; the Dockerfile's own follow.
-        added = sum(image.layer_sizes[base.layers :]) if base else None
-        sizes[b.platform] = (image.unpacked, added)
-        lines.append(
-            f"| {b.platform} | `{b.ref}` | {images.megabytes(image.unpacked)} | {image.layers} "
-            f"| {images.megabytes(added) if added is not None else 'n/a'} "
-            f"| {statistics.median(seconds[b.platform]):.1f} s"
-            f"{', emulated' if b.emulated else ''} |"
-        )
-    notes = []
-    if len(built) == 2:
-        (first, (size_a, added_a)), (second, (size_b, added_b)) = sizes.items()
-        notes.append(
-            f"{second} is {images.megabytes(abs(size_b - size_a))} "
-            f"{'bigger' if size_b >= size_a else 'smaller'} than {first} unpacked"
-            + (
-                f"; what the Dockerfile adds to the base differs by "
-                f"{images.megabytes(abs(added_b - added_a))}."
-                if added_a is not None and added_b is not None
-                else "."
-            )
-        )
-    if any(b.emulated for b in built):
-        notes.append("Emulated build times are what qemu takes on this machine, not native ones.")
-    if notes:
-        lines.append("\n" + " ".join(notes))
-    return "\n".join(lines)
+        images.require_engine()
+        for b in platforms.build_platforms(images.OPTIMIZED, platforms.parse(wanted)):
+            emulated = ", emulated" if b.emulated else ""
+            session.log(f"{b.platform}: {b.ref} on {b.base}, built in {b.seconds:.1f} s{emulated}")
+        session.log(f"{platforms.store_name()} image store")
 
 
 def multiarch(session: nox.Session) -> None:
@@ -239,60 +159,6 @@ def multiarch(session: nox.Session) -> None:
         f"multiarch: build of both platforms {built - started:.0f} s, arm64 checks "
         f"{time.perf_counter() - built:.0f} s (emulated where the machine is not arm64)"
     )
-
-
-def results_table(seconds: dict[str, list[float]], bases: dict[str, str], cold: bool) -> str:
-    """Sizes, layers, what each Dockerfile adds to its runtime base, median build time per
-    image, and the baseline/optimized ratios.
-
-    Cold builds use --no-cache: every layer is rebuilt, but uv's download cache (a cache mount)
-    stays warm; nothing of the builder's cache is pruned, so other projects keep theirs.
-    Compressed sizes (gzip of every layer) take a minute for the baseline: only when recording.
-    """
-    runs = len(next(iter(seconds.values())))
-    kind = f"cold build, median of {runs}" if cold else "build time (layer cache as found)"
-    packed = " compressed |" if cold else ""
-    lines = [
-        f"| image | unpacked |{packed} layers | its runtime base | added to it | {kind} |",
-        "|---|---:|" + "---:|" * (2 if cold else 1) + "---|---:|---:|",
-    ]
-    sizes = {tag: images.image_size(tag, compressed=cold) for tag in seconds}
-    for image in images.IMAGES:
-        tag = image.tag
-        size = sizes[tag]
-        compressed = f" {images.megabytes(size.compressed)} |" if cold else ""
-        layers = len(images.inspect(tag)["RootFS"]["Layers"])
-        base = bases[image.runtime_base()]
-        under = images.base_size(tag, base)
-        added = images.megabytes(size.unpacked - under) if under is not None else "n/a"
-        lines.append(
-            f"| `{tag}` | {images.megabytes(size.unpacked)} |{compressed} {layers} "
-            f"| `{base}` | {added} | {statistics.median(seconds[tag]):.1f} s |"
-        )
-    baseline, optimized = images.BASELINE.tag, images.OPTIMIZED.tag
-    size_ratio = sizes[baseline].unpacked / sizes[optimized].unpacked
-    time_ratio = statistics.median(
-        b / o for b, o in zip(seconds[baseline], seconds[optimized], strict=True)
-    )
-    lines.append(
-        f"\nThe optimized image is {size_ratio:.1f}x smaller than the baseline unpacked"
-        + (
-            f", {sizes[baseline].compressed / sizes[optimized].compressed:.1f}x compressed,"
-            if cold
-            else ""
-        )
-        + f" and builds {time_ratio:.1f}x faster (median of the per-run ratios)."
-    )
-    minimal, optimized_size = images.MINIMAL.tag, sizes[optimized]
-    if minimal in sizes:
-        saved = optimized_size.unpacked - sizes[minimal].unpacked
-        lines[-1] += f" The minimal image is {images.megabytes(saved)} smaller than the optimized"
-        if cold:
-            packed = optimized_size.compressed - sizes[minimal].compressed
-            lines[-1] += f" unpacked, {images.megabytes(packed)} compressed."
-        else:
-            lines[-1] += " unpacked."
-    return "\n".join(lines)
 
 
 def serve(session: nox.Session) -> None:
@@ -347,20 +213,8 @@ def compose(session: nox.Session) -> None:
     session.run("pytest", "tests/compose", *session.posargs)
 
 
-def publish_image(session: nox.Session) -> None:
-    """`nox -s publish`; the tool ends with one line saying what to do when it cannot."""
-    sync(session)
-    session.run("python", "-m", "tools.publish", *session.posargs)
-
-
-def verify(session: nox.Session) -> None:
-    if len(session.posargs) != 1:
-        session.error("give one image: nox -s verify -- REGISTRY/NAME@sha256:...")
-    sync(session)
-    session.run("python", "-m", "tools.publish", "verify", *session.posargs)
-
-
 def supply_chain(session: nox.Session) -> None:
+    """The publish tests, which need the containerd image store."""
     with clear_errors(session):
         images.require_engine()
         publish.require_containerd_store()

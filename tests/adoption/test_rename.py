@@ -1,5 +1,6 @@
-"""A cloner's first hour, proven on every CI run: copy the project, delete the journey, rename
-it with one command, and everything left still lints, passes, builds and serves."""
+"""A cloner's first hour, proven on every CI run: copy the project, delete the lab (`rm -r lab`:
+bench, startup, footprint, README tables, the journey), rename it with one command, and
+everything left still lints, passes, builds and serves."""
 
 import os
 import shutil
@@ -17,6 +18,9 @@ from tools.project import NAME, ROOT
 
 NEW = "acmelinks"
 NEW_IMAGES = (f"{NEW}:optimized", f"{NEW}:minimal", f"{NEW}:baseline")
+# The optional folder a cloner may delete, and the kernel's sessions that must outlive it.
+LAB = "lab"
+KERNEL_SESSIONS = ("lint", "unit", "build", "test", "up", "rename", "adoption")
 
 
 def run(*command: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -30,12 +34,13 @@ def run(*command: str, cwd: Path) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def adopted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A renamed copy of this checkout, without the journey, with canaries planted."""
+    """A renamed copy of this checkout, without the lab, with canaries planted."""
     copy = tmp_path_factory.mktemp("adoption") / NEW
     for name in project.files():
         (copy / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, copy / name)
-    shutil.rmtree(copy / "journey")
+    if (copy / LAB).exists():
+        shutil.rmtree(copy / LAB)
     (copy / ".env").write_text(f"TOKEN={canaries.CANARIES['env-file']}\n")
     remote = f"https://ci-user:{canaries.CANARIES['git-remote']}@git.example.invalid/o/r.git"
     for command in (["init", "--quiet"], ["remote", "add", "origin", remote]):
@@ -52,6 +57,23 @@ def adopted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def test_nothing_names_the_old_project_but_the_license(adopted: Path) -> None:
     found = run("git", "grep", "--untracked", "-il", NAME, "--", ".", ":!LICENSE", cwd=adopted)
     assert found.returncode == 1, f"still named {NAME}: {found.stdout}"
+
+
+def test_without_the_lab_the_kernel_sessions_remain_and_no_lab_session(adopted: Path) -> None:
+    listed = run("nox", "--list", cwd=adopted)
+    assert listed.returncode == 0, (listed.stdout + listed.stderr)[-3000:]
+    names = {line.split()[1] for line in listed.stdout.splitlines() if line[:2] in ("* ", "- ")}
+    assert set(KERNEL_SESSIONS) <= names, names
+    assert not names & {"bench", "startup", "cold_builds", "steps", "journey"}, names
+
+
+def test_without_the_lab_every_tools_module_imports(adopted: Path) -> None:
+    # tools/sessions.py needs nox, which runs outside this venv: `nox --list` above imports it.
+    found = (adopted / "tools").glob("*.py")
+    modules = sorted(f"tools.{path.stem}" for path in found if path.stem != "sessions")
+    code = f"import importlib; [importlib.import_module(m) for m in {modules!r}]"
+    imported = run(sys.executable, "-c", code, cwd=adopted)
+    assert imported.returncode == 0, imported.stderr[-3000:]
 
 
 def test_renamed_project_lints_and_passes_its_unit_tests(adopted: Path) -> None:

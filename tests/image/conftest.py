@@ -17,7 +17,7 @@ def built_images() -> None:
     try:
         images.require_engine()
         images.require_built(*images.IMAGES)
-        images.recorded_bases()
+        images.built_bases()
     except images.ImageToolError as error:
         pytest.exit(str(error), returncode=1)
 
@@ -25,7 +25,7 @@ def built_images() -> None:
 @pytest.fixture(scope="session")
 def bases() -> dict[str, str]:
     """Official base image name -> the image `nox -s build` used (official or stand-in)."""
-    return images.recorded_bases()
+    return images.built_bases()
 
 
 class ContainerPool:

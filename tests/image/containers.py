@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import testinfra
 
+from tools import containers as harness
 from tools import images
 from tools.project import NAME
 
@@ -57,11 +58,10 @@ class Container:
             connection.close()
 
     def state(self) -> dict:
-        return json.loads(images.docker("inspect", "--format", "{{json .State}}", self.id))
+        return harness.state(self.id)
 
     def logs(self) -> str:
-        done = subprocess.run(["docker", "logs", self.id], capture_output=True, text=True)
-        return done.stdout + done.stderr
+        return harness.logs(self.id)
 
 
 def try_start(
@@ -73,34 +73,20 @@ def try_start(
     """``docker run`` an image, its port published on loopback, until ``health_path`` answers.
 
     Returns the container, or None and what was observed (exit code, logs) when it stopped or
-    never answered.
+    never answered (tools/containers.py, the harness every tool uses, removed it then).
     """
-    name = f"{PREFIX}-{uuid.uuid4().hex[:12]}"
-    container_id = images.docker(
-        "run", "--detach", "--name", name, "--publish", "127.0.0.1::8000", *run_args, tag
-    ).strip()
-    address = images.docker("port", container_id, "8000/tcp", check=False).splitlines()
-    port = int(address[0].rsplit(":", 1)[1]) if address else 0
-    container = Container(container_id, port, testinfra.get_host(f"docker://{container_id}"))
-    deadline = time.monotonic() + startup_seconds
-    while port and time.monotonic() < deadline:
-        try:
-            if container.request("GET", health_path).status == 200:
-                return container, ""
-        except OSError:
-            pass
-        if not container.state()["Running"]:
-            break
-        time.sleep(0.2)
-    state = container.state()
-    observed = (
-        f"exited with code {state['ExitCode']}"
-        if not state["Running"]
-        else f"no answer on {health_path} within {startup_seconds} s"
-    )
-    logs = container.logs()
-    remove_container(container)
-    return None, f"{observed}; logs:\n{logs[-2000:]}"
+    try:
+        running, _ = harness.serve(
+            tag,
+            *run_args,
+            name=f"{PREFIX}-{uuid.uuid4().hex[:12]}",
+            path=health_path,
+            limit=startup_seconds,
+            interval=0.2,
+        )
+    except harness.NotServing as failure:
+        return None, f"{failure.observed}; logs:\n{failure.logs[-2000:]}"
+    return Container(running.id, running.port, testinfra.get_host(f"docker://{running.id}")), ""
 
 
 def start_container(
@@ -132,7 +118,7 @@ def wait_for_health(container: Container, seconds: float = 30) -> str | None:
 
 
 def remove_container(container: Container) -> None:
-    images.remove_container(container.id)
+    harness.remove_container(container.id)
 
 
 def members(archive: Path) -> Iterator[tarfile.TarInfo]:

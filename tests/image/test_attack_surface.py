@@ -80,9 +80,9 @@ RECORDER = """
 import json, os, sys, threading, time
 def record():
     while True:
-        with open(os.environ["RECORD"] + ".new", "w") as out:
+        with open(os.environ["MODULES_FILE"] + ".new", "w") as out:
             json.dump(sorted(sys.modules), out)
-        os.replace(os.environ["RECORD"] + ".new", os.environ["RECORD"])
+        os.replace(os.environ["MODULES_FILE"] + ".new", os.environ["MODULES_FILE"])
         time.sleep(0.2)
 threading.Thread(target=record, daemon=True).start()
 from {package}.__main__ import main
@@ -103,7 +103,7 @@ def stdlib_the_service_imports(tmp_path_factory: pytest.TempPathFactory) -> list
     folder = tmp_path_factory.mktemp("imports")
     record, port = folder / "modules.json", free_port()
     env = os.environ | {
-        "RECORD": str(record),
+        "MODULES_FILE": str(record),
         f"{ENV_PREFIX}PORT": str(port),
         f"{ENV_PREFIX}DATA_DIR": str(folder / "data"),
         f"{ENV_PREFIX}ADMIN_TOKEN_FILE": "",

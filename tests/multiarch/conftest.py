@@ -17,7 +17,7 @@ def arm64() -> platforms.Built:
     try:
         images.require_engine()
         platforms.require_emulation(ARM64, platforms.native_platform())
-        built = platforms.recorded().get(ARM64)
+        built = platforms.last_built().get(ARM64)
         if built is None or not images.image_exists(built.ref):
             raise images.ImageToolError(
                 f"no {ARM64} image: run `nox -s build -- --platform linux/amd64,{ARM64}`"

@@ -23,7 +23,7 @@ def fingerprint(archive: Path) -> dict[str, tuple]:
 def test_two_builds_without_cache_give_the_same_filesystem(
     image: images.Image, expected: Expected, tmp_path: Path
 ) -> None:
-    bases = images.recorded_bases()
+    bases = images.built_bases()
     epoch = images.build_metadata()["SOURCE_DATE_EPOCH"]
     prints = []
     for run in (1, 2):

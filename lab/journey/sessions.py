@@ -1,4 +1,4 @@
-"""The journey's nox sessions, registered when the noxfile imports this module."""
+"""The journey's nox sessions, registered when lab/sessions.py imports this module."""
 
 import nox
 
@@ -9,14 +9,15 @@ from tools import images, sessions
 def steps(session: nox.Session) -> None:
     """Every journey step builds and serves (CI runs this; `journey` measures them)."""
     sessions.sync(session)
-    session.run("pytest", "journey", *session.posargs)
+    session.run("pytest", "lab/journey", *session.posargs)
 
 
 @nox.session(python="3.13")
 def journey(session: nox.Session) -> None:
-    """Build and measure every step from the baseline to the Dockerfile and beyond; write
-    journey/."""
+    """Build and measure every step, baseline to Dockerfile and beyond, into lab/journey/.
+
+    `-- RUNS`: builds of each step, 3 unless told."""
     sessions.sync(session)
     with sessions.clear_errors(session):
         images.require_engine()
-    session.run("python", "-m", "journey.measure", *session.posargs)
+    session.run("python", "-m", "lab.journey.measure", *session.posargs)

@@ -1,10 +1,12 @@
-"""Load the service on this machine, before and after: ``python -m tools.bench`` (``nox -s bench``).
+"""Load the service on this machine beside its stack's ceiling: ``python -m lab.bench``
+(``nox -s bench``).
 
-"Before" is the service at BEFORE_REF, checked out into a temporary git worktree; "after" is
-the working tree. Each runs on loopback with a temporary data folder; a raw asyncio HTTP/1.1
+The ceiling is lab/ceiling.py: the service's routes on the same FastAPI and uvicorn, started
+the same way, answering constants with no I/O. Both run in this interpreter, one after the
+other, on loopback (the service with a temporary data folder); a raw asyncio HTTP/1.1
 keep-alive client (one connection per simulated client) measures requests per second and
-latency percentiles per route and client count. With ``--write`` the table goes into the
-README between its bench markers.
+latency percentiles per route and client count, and the service's share of the ceiling. With
+``--record`` the table goes into the README between its bench markers.
 """
 
 import argparse
@@ -17,24 +19,20 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools import report
-from tools.images import ROOT
-from tools.project import HEALTH_PATH
+from lab import report
+from tools import containers
+from tools.project import ENV_PREFIX, PACKAGE, ROOT
 
-# The last commit before the performance work of issue 10.
-BEFORE_REF = "27a2caa"
 CLIENTS = (1, 16, 64)
 SECONDS_PER_POINT = 10.0
 WARMUP_SECONDS = 1.0
 LINKS_TO_FOLLOW = 200
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 15.0
-SYNC_TIMEOUT_SECONDS = 300.0
 # A request that takes this long counts as failed: no point can hang the run.
 REQUEST_TIMEOUT_SECONDS = 10.0
 
@@ -183,38 +181,27 @@ def server_processes(pid: int) -> int:
 
 
 @contextlib.contextmanager
-def running_service(python: Path, checkout: Path, data_dir: Path, port: int) -> Iterator[int]:
-    """Start ``python -m shortlink`` in ``checkout``; stop it (SIGTERM, then kill)."""
-    env = {
-        **os.environ,
-        "SHORTLINK_HOST": "127.0.0.1",
-        "SHORTLINK_PORT": str(port),
-        "SHORTLINK_DATA_DIR": str(data_dir),
-        "SHORTLINK_ADMIN_TOKEN_FILE": "",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    env.pop("VIRTUAL_ENV", None)
+def running(label: str, command: list[str], env: dict[str, str], port: int) -> Iterator[int]:
+    """Start ``command`` in ROOT, this interpreter's environment plus ``env``, until its health
+    path answers on ``port``; yield its pid; stop it (SIGTERM, then kill). SystemExit, with
+    its stderr, when it exits or does not answer within START_TIMEOUT_SECONDS."""
     server = subprocess.Popen(
-        [str(python), "-m", "shortlink"],
-        cwd=checkout,
-        env=env,
+        command,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while True:
-            if server.poll() is not None:
-                raise SystemExit(f"the service in {checkout} exited: {server.stderr.read()!r}")
-            try:
-                health = f"http://127.0.0.1:{port}{HEALTH_PATH}"
-                with urllib.request.urlopen(health, timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"the service in {checkout} did not start") from None
-                time.sleep(0.2)
+        try:
+            containers.wait_until_serving(
+                port, lambda: server.poll() is None, limit=START_TIMEOUT_SECONDS, interval=0.2
+            )
+        except containers.NotServing as failure:
+            if failure.exited:
+                raise SystemExit(f"{label} exited: {server.stderr.read()!r}") from None
+            raise SystemExit(f"{label} did not start: {failure}") from None
         yield server.pid
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -226,80 +213,72 @@ def running_service(python: Path, checkout: Path, data_dir: Path, port: int) -> 
             server.wait()
 
 
-@contextlib.contextmanager
-def before_checkout(ref: str) -> Iterator[Path]:
-    """``ref`` in a temporary git worktree with its locked venv; removed whatever happens."""
-    with tempfile.TemporaryDirectory(prefix="bench-before-") as parent:
-        path = Path(parent) / "checkout"
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(path), ref],
-            check=True,
-        )
-        try:
-            subprocess.run(
-                ["uv", "sync", "--locked", "--no-dev", "--quiet"],
-                cwd=path,
-                check=True,
-                timeout=SYNC_TIMEOUT_SECONDS,
-                env={**os.environ, "UV_PROJECT_ENVIRONMENT": str(path / ".venv")},
-            )
-            yield path
-        finally:
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)], check=False
-            )
+def service_command(port: int, data_dir: Path) -> tuple[list[str], dict[str, str]]:
+    """``python -m PACKAGE`` on loopback, its data in ``data_dir``, no admin token."""
+    return [sys.executable, "-m", PACKAGE], {
+        f"{ENV_PREFIX}HOST": "127.0.0.1",
+        f"{ENV_PREFIX}PORT": str(port),
+        f"{ENV_PREFIX}DATA_DIR": str(data_dir),
+        f"{ENV_PREFIX}ADMIN_TOKEN_FILE": "",
+    }
 
 
-def measure(label: str, python: Path, checkout: Path, seconds: float) -> tuple[list[Point], int]:
+def ceiling_command(port: int, _: Path) -> tuple[list[str], dict[str, str]]:
+    return [sys.executable, "-m", "lab.ceiling", "--port", str(port)], {}
+
+
+def measure(
+    label: str, command: Callable[[int, Path], tuple[list[str], dict[str, str]]], seconds: float
+) -> tuple[list[Point], int]:
+    """Points for every route and client count, and how many processes served them."""
     with tempfile.TemporaryDirectory(prefix="bench-data-") as data_dir:
         port = free_port()
-        with running_service(python, checkout, Path(data_dir), port) as pid:
+        argv, env = command(port, Path(data_dir))
+        with running(label, argv, env, port) as pid:
             processes = server_processes(pid)
-            print(f"{label}: {checkout}, {processes} server process(es)", flush=True)
+            print(f"{label}: {' '.join(argv[1:])}, {processes} server process(es)", flush=True)
             return asyncio.run(measure_service(port, label, seconds)), processes
 
 
-def table(before: list[Point], after: list[Point]) -> str:
+def table(ceiling: list[Point], service: list[Point]) -> str:
     lines = [
-        "| route | clients | before: req/s | p50 | p99 | after: req/s | p50 | p99 | speed-up |",
+        "| route | clients | ceiling: req/s | p50 | p99 | service: req/s | p50 | p99 "
+        "| of the ceiling |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for old, new in zip(before, after, strict=True):
+    for top, ours in zip(ceiling, service, strict=True):
         lines.append(
-            f"| `{new.route}` | {new.clients} "
-            f"| {old.per_second:,.0f} | {old.p50_ms:.1f} ms | {old.p99_ms:.1f} ms "
-            f"| {new.per_second:,.0f} | {new.p50_ms:.1f} ms | {new.p99_ms:.1f} ms "
-            f"| {new.per_second / old.per_second:.1f}x |"
+            f"| `{ours.route}` | {ours.clients} "
+            f"| {top.per_second:,.0f} | {top.p50_ms:.1f} ms | {top.p99_ms:.1f} ms "
+            f"| {ours.per_second:,.0f} | {ours.p50_ms:.1f} ms | {ours.p99_ms:.1f} ms "
+            f"| {100 * ours.per_second / top.per_second:.0f}% |"
         )
-    failed = sum(p.failures for p in before + after)
+    failed = sum(p.failures for p in ceiling + service)
     if failed:
         lines.append(f"\n{failed} requests answered an unexpected status.")
     return "\n".join(lines)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lab.bench", description=__doc__)
     parser.add_argument("--seconds", type=float, default=SECONDS_PER_POINT)
-    parser.add_argument("--ref", default=BEFORE_REF, help="the git ref measured as 'before'")
-    parser.add_argument("--write", action="store_true", help="write the table into README.md")
-    args = parser.parse_args()
+    parser.add_argument("--record", action="store_true", help="write the table into README.md")
+    args = parser.parse_args(argv)
     load_before = os.getloadavg()
-    with before_checkout(args.ref) as checkout:
-        python = checkout / ".venv" / "bin" / "python"
-        before, before_processes = measure(f"before ({args.ref})", python, checkout, args.seconds)
+    ceiling, ceiling_processes = measure("ceiling", ceiling_command, args.seconds)
     # This interpreter's environment holds the working tree's project and its locked deps.
-    after, after_processes = measure("after", Path(sys.executable), ROOT, args.seconds)
+    service, service_processes = measure("service", service_command, args.seconds)
     load_after = os.getloadavg()
     setup = (
         f"{report.machine()}, Python {sys.version.split()[0]}; client and server on the same "
         f"machine; {args.seconds:g} s per point after {WARMUP_SECONDS:g} s of warm-up; "
-        f"server processes: {before_processes} before, {after_processes} after; "
+        f"server processes: {ceiling_processes} ceiling, {service_processes} service; "
         f"load average {load_before[0]:.2f} before the run, {load_after[0]:.2f} after"
     )
-    result = table(before, after)
+    result = table(ceiling, service)
     print(f"\n{setup}\n\n{result}")
-    if args.write:
-        measured = f"Measured by `nox -s bench` on {report.today()}: {setup}."
+    if args.record:
+        measured = f"Measured by `nox -s bench -- --record` on {report.today()}: {setup}."
         report.replace_section("bench", f"{measured}\n\n{result}")
         print("README.md updated with these results")
     return 0
@@ -307,5 +286,5 @@ def main() -> int:
 
 if __name__ == "__main__":
     with contextlib.suppress(KeyboardInterrupt):
-        sys.exit(main())
+        sys.exit(main(sys.argv[1:]))
     sys.exit(130)

@@ -1,10 +1,12 @@
 """The measured journey: each step from the baseline to the optimized Dockerfile, and the step
 beyond it (the distroless Dockerfile.minimal), built and measured under the same conditions,
-written into journey/README.md.
+written into lab/journey/README.md.
 
-Run by `nox -s journey` in its venv (matplotlib, hadolint): ``python -m journey.measure [RUNS]``.
+Run by `nox -s journey` in its venv (matplotlib, hadolint):
+``python -m lab.journey.measure [RUNS]``.
 """
 
+import argparse
 import shutil
 import statistics
 import subprocess
@@ -14,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools import canaries, images, platforms, report, startup
+from lab import report, startup
+from tools import canaries, images, platforms
 from tools.project import HEALTH_PATH, PACKAGE, ROOT
 
 HERE = Path(__file__).parent
@@ -43,12 +46,14 @@ class Step:
 
 STEPS = (
     Step("0", "baseline: generic OS, poetry, root", images.BASELINE.dockerfile),
-    Step("1", "language image (`python`)", "journey/steps/1-language-image.Dockerfile"),
-    Step("1b", "its slim variant (`python:slim`)", "journey/steps/1b-slim-variant.Dockerfile"),
-    Step("2", "pinned tag (`python:3.13-slim-trixie`)", "journey/steps/2-pinned-tag.Dockerfile"),
-    Step("3", "lean apt", "journey/steps/3-lean-apt.Dockerfile"),
-    Step("4", "uv instead of poetry and pip", "journey/steps/4-uv.Dockerfile"),
-    Step("5", "multi-stage", "journey/steps/5-multi-stage.Dockerfile"),
+    Step("1", "language image (`python`)", "lab/journey/steps/1-language-image.Dockerfile"),
+    Step("1b", "its slim variant (`python:slim`)", "lab/journey/steps/1b-slim-variant.Dockerfile"),
+    Step(
+        "2", "pinned tag (`python:3.13-slim-trixie`)", "lab/journey/steps/2-pinned-tag.Dockerfile"
+    ),
+    Step("3", "lean apt", "lab/journey/steps/3-lean-apt.Dockerfile"),
+    Step("4", "uv instead of poetry and pip", "lab/journey/steps/4-uv.Dockerfile"),
+    Step("5", "multi-stage", "lab/journey/steps/5-multi-stage.Dockerfile"),
     Step("6", "security: only the venv, secret mounts, non-root (`Dockerfile`)", "Dockerfile"),
     Step("7", "distroless runtime: no shell (`Dockerfile.minimal`)", images.MINIMAL.dockerfile),
 )
@@ -67,7 +72,7 @@ class Result:
     root: bool
     leaks: list[str]
     hadolint_clean: bool
-    # Measured once every step is built, in rounds across the steps (tools/startup.py).
+    # Measured once every step is built, in rounds across the steps (lab/startup.py).
     ready_seconds: list[float] = field(default_factory=list)
     stop_seconds: list[float] = field(default_factory=list)
 
@@ -197,7 +202,7 @@ def comparison(results: list[Result]) -> str:
 
 def chart(results: list[Result], path: Path) -> None:
     """Size and median cold build time per step, as a PNG bar chart."""
-    # Imported here: the noxfile imports tools/ outside any venv, where matplotlib is not.
+    # Imported here: the noxfile imports lab/ outside any venv, where matplotlib is not.
     import matplotlib
 
     matplotlib.use("Agg")
@@ -215,7 +220,7 @@ def chart(results: list[Result], path: Path) -> None:
 
 
 def write(mode: str, bases: dict[str, str], results: list[Result], engine: str) -> str:
-    """The measured section of journey/README.md and its chart; return the text."""
+    """The measured section of lab/journey/README.md and its chart; return the text."""
     chart(results, HERE / "journey.png")
     runs = len(results[0].cold_seconds)
     used = ", ".join(f"`{official}` → `{image}`" for official, image in bases.items())
@@ -235,8 +240,10 @@ def write(mode: str, bases: dict[str, str], results: list[Result], engine: str) 
     return text
 
 
-def main() -> int:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="nox -s journey --", description=__doc__)
+    parser.add_argument("runs", type=int, nargs="?", default=3, help="builds of each step")
+    runs = parser.parse_args(argv).runs
     try:
         engine = images.require_engine()
         mode, bases, results = measure(runs)
@@ -244,9 +251,9 @@ def main() -> int:
     except images.ImageToolError as error:
         print(f"journey: {error}", file=sys.stderr)
         return 1
-    print("journey/README.md and journey/journey.png updated")
+    print("lab/journey/README.md and lab/journey/journey.png updated")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -1,11 +1,11 @@
-"""Every step of the journey (journey/steps/, between the baseline and the Dockerfile, and the
+"""Every step of the journey (lab/journey/steps/, between the baseline and the Dockerfile, and the
 distroless step beyond it) builds and serves."""
 
 from collections.abc import Iterator
 
 import pytest
 
-from journey import measure
+from lab.journey import measure
 from tests.image.containers import remove_container, start_container
 from tools import images
 from tools.project import HEALTH_PATH, ROOT
@@ -36,7 +36,7 @@ def test_journey_step_builds_and_answers_healthz(
 
 @pytest.mark.parametrize(
     "step",
-    [step for step in measure.STEPS if step.dockerfile.startswith("journey/steps/")],
+    [step for step in measure.STEPS if step.dockerfile.startswith("lab/journey/steps/")],
     ids=lambda step: f"step-{step.number}",
 )
 def test_journey_step_sends_the_whole_context_like_the_baseline(step: measure.Step) -> None:

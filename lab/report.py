@@ -1,4 +1,5 @@
-"""Measured results written into the README between markers, never typed by hand."""
+"""Measured results written into the README between markers, never typed by hand: what
+``--record`` does in every lab tool."""
 
 import os
 import platform
@@ -6,7 +7,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tools.images import ROOT
+from tools.project import ROOT
 
 README = ROOT / "README.md"
 

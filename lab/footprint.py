@@ -1,12 +1,13 @@
 """Prove that a run leaves the machine as it found it (`.ci/run` wraps every session in this).
 
-``python -m tools.footprint plant STATE``: plant an unrelated image, volume and BuildKit cache
+``python -m lab.footprint plant STATE``: plant an unrelated image, volume and BuildKit cache
 entry, as another project on the same machine would have, and note what exists.
-``python -m tools.footprint check STATE``: the planted three are still there (nothing pruned
+``python -m lab.footprint check STATE``: the planted three are still there (nothing pruned
 them), and the run left nothing new but what `nox -s build` is meant to leave: the project's
 images and the stand-in bases. The planted probes are removed afterwards.
 """
 
+import argparse
 import io
 import json
 import subprocess
@@ -51,7 +52,8 @@ def build_probe(folder: Path, token: str) -> str:
     return done.stderr
 
 
-def plant(record: Path) -> None:
+def plant(state_file: Path) -> None:
+    """Plant the three probes; write what exists, and the probes' token, to ``state_file``."""
     token = uuid.uuid4().hex
     probe = f"{PROBE}:{token}"
     archive = io.BytesIO()
@@ -65,12 +67,12 @@ def plant(record: Path) -> None:
     images.docker("volume", "create", f"{PROBE}-{token}")
     with tempfile.TemporaryDirectory() as folder:
         build_probe(Path(folder), token)
-    record.write_text(json.dumps({"token": token, "before": state()}))
+    state_file.write_text(json.dumps({"token": token, "before": state()}))
 
 
-def check(record: Path) -> list[str]:
+def check(state_file: Path) -> list[str]:
     """What is wrong; empty when the run left the machine as it found it."""
-    planted = json.loads(record.read_text())
+    planted = json.loads(state_file.read_text())
     token, before = planted["token"], planted["before"]
     # Read before the cache probe below builds again: on the containerd store its rebuild is a
     # new image, the probe's own.
@@ -100,12 +102,15 @@ def check(record: Path) -> list[str]:
     return problems
 
 
-def main() -> int:
-    action, record = sys.argv[1], Path(sys.argv[2])
-    if action == "plant":
-        plant(record)
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lab.footprint", description=__doc__)
+    parser.add_argument("action", choices=("plant", "check"))
+    parser.add_argument("state_file", type=Path, metavar="STATE")
+    options = parser.parse_args(argv)
+    if options.action == "plant":
+        plant(options.state_file)
         return 0
-    problems = check(record)
+    problems = check(options.state_file)
     for problem in problems:
         print(f"footprint: {problem}", file=sys.stderr)
     print("footprint: the machine is as it was found" if not problems else "", file=sys.stderr)
@@ -113,4 +118,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -12,16 +12,15 @@ import math
 import statistics
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from tools import images, platforms, report
+from lab import report
+from tools import containers, images, platforms
 from tools.project import HEALTH_PATH
 
-# A start slower than this is a failure, not a figure.
-START_LIMIT_SECONDS = 60
-# Waiting longer than this, the container is checked: one that exited will never answer.
+# Waiting longer than this, the container is checked: one that exited will never answer. Not
+# sooner: asking the engine costs time the start is measured in.
 CHECK_AFTER_SECONDS = 2
 # `nox -s startup` without --rounds: enough for a median that survives a noisy round or two.
 ROUNDS = 9
@@ -37,45 +36,19 @@ class Timings:
 
 def start_and_stop(tag: str) -> tuple[float, float]:
     """Seconds from `docker run` to the health endpoint answering, and seconds `docker stop`
-    takes."""
-    started = time.perf_counter()
-    container = images.docker("run", "--detach", "--publish", "127.0.0.1::8000", tag).strip()
+    takes. Raises images.ImageToolError, one line, when the container exits or never answers."""
     try:
-        port = images.docker("port", container, "8000/tcp").splitlines()[0].rsplit(":", 1)[1]
-        ready = wait_for_health(container, f"http://127.0.0.1:{port}{HEALTH_PATH}", started)
+        container, ready = containers.serve(
+            tag, check_after=CHECK_AFTER_SECONDS, interval=0.05, log_lines=1
+        )
+    except containers.NotServing as failure:
+        raise images.ImageToolError(f"{tag}: {failure.observed}: {failure.logs}") from None
+    try:
         stopping = time.perf_counter()
-        images.docker("stop", container)
+        images.docker("stop", container.id)
         return ready, time.perf_counter() - stopping
     finally:
-        images.remove_container(container)
-
-
-def wait_for_health(container: str, url: str, started: float) -> float:
-    while (waited := time.perf_counter() - started) < START_LIMIT_SECONDS:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as answer:  # noqa: S310 (http, built here)
-                if answer.status == 200:
-                    return time.perf_counter() - started
-        except OSError:
-            pass
-        if waited > CHECK_AFTER_SECONDS and not running(container):
-            raise images.ImageToolError(
-                f"the container exited before {url} answered: {logs(container)}"
-            )
-        time.sleep(0.05)
-    raise images.ImageToolError(
-        f"{url} did not answer within {START_LIMIT_SECONDS} s: {logs(container)}"
-    )
-
-
-def running(container: str) -> bool:
-    return images.docker("inspect", "--format", "{{.State.Running}}", container).strip() == "true"
-
-
-def logs(container: str) -> str:
-    """The container's last log line, to say why it did not answer."""
-    done = images.docker("logs", "--tail", "1", container, check=False)
-    return done.strip() or "it logged nothing"
+        containers.remove_container(container.id)
 
 
 def order(tags: Sequence[str], n: int, rounds: int) -> list[str]:
@@ -161,7 +134,7 @@ def positive(value: str) -> int:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m tools.startup [--rounds N] [--record]``: the built images, interleaved."""
+    """``python -m lab.startup [--rounds N] [--record]``: the built images, interleaved."""
     parser = argparse.ArgumentParser(prog="nox -s startup --", description=__doc__)
     parser.add_argument("--rounds", type=positive, default=ROUNDS)
     parser.add_argument("--record", action="store_true", help="write the README's results")
@@ -170,7 +143,7 @@ def main(argv: list[str]) -> int:
     try:
         engine = images.require_engine()
         images.require_built(*images.IMAGES)
-        bases = images.recorded_bases()
+        bases = images.built_bases()
         store = platforms.store_name()
         timings = interleaved([image.tag for image in images.IMAGES], options.rounds)
         used = ", ".join(f"{official} -> {base}" for official, base in bases.items())

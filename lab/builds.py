@@ -1,0 +1,265 @@
+"""Cold builds, measured: ``python -m lab.builds [--platform P1,P2] [--record]``
+(``nox -s cold_builds``).
+
+Every image (or, with ``--platform``, the optimized image for each platform) built COLD_RUNS
+times without the layer cache; sizes, layers, what each Dockerfile adds to its base, compressed
+sizes and median build times. With ``--record`` the table goes into the README: *Measured by
+`nox -s build`* (build-results), or *Two architectures* (platform-results).
+"""
+
+import argparse
+import gzip
+import json
+import statistics
+import sys
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from lab import report
+from tools import images, platforms
+
+# Cold builds are noisy (network, disk): the README reports the median of this many.
+COLD_RUNS = 3
+
+
+def build_images(runs: int, record: bool) -> None:
+    """Every image ``runs`` times without cache; print the table, into the README if ``record``."""
+    engine = images.require_engine()
+    images.require_free_space()
+    mode, bases = images.resolve_base_images()
+    images.write_bases(mode, bases, engine)
+    seconds: dict[str, list[float]] = {image.tag: [] for image in images.IMAGES}
+    for run in range(runs):
+        for image in images.IMAGES:
+            print(f"cold build {run + 1}/{runs} of {image.tag}", flush=True)
+            built = images.build(image, bases, no_cache=True, quiet=True)
+            seconds[image.tag].append(built.seconds)
+    images.write_sbom(images.SBOM)
+    table = results_table(seconds, bases, cold=True)
+    used = ", ".join(f"{official} -> {standin}" for official, standin in bases.items())
+    setup = f"Docker engine {engine}; base images ({mode}): {used}; {report.machine()}"
+    print(f"{setup}\n\n{table}")
+    if record:
+        measured = f"Measured by `nox -s cold_builds -- --record` on {report.today()}. {setup}."
+        report.replace_section("build-results", f"{measured}\n\n{table}")
+        print("README.md updated with these results")
+
+
+def build_platforms(wanted: str, runs: int, record: bool) -> None:
+    """The optimized image for each platform ``runs`` times without cache; its size, layers and
+    median build time, emulated or not; into the README (*Two architectures*) if ``record``."""
+    engine = images.require_engine()
+    seconds: dict[str, list[float]] = {}
+    for run in range(runs):
+        print(f"cold build {run + 1}/{runs} for {wanted}", flush=True)
+        built = platforms.build_platforms(
+            images.OPTIMIZED, platforms.parse(wanted), no_cache=True, quiet=True
+        )
+        for b in built:
+            seconds.setdefault(b.platform, []).append(b.seconds)
+    table = platforms_table(built, seconds, cold=True)
+    store = platforms.store_name()
+    store += " (one image index)" if store == "containerd" else ""
+    used = "; ".join(f"{b.platform} on {b.base}" for b in built)
+    mode = "official" if {b.base for b in built} == {images.OPTIMIZED.runtime_base()} else "standin"
+    setup = (
+        f"Docker engine {engine}, {store} image store; runtime base ({mode}): {used}; "
+        f"{report.machine()}"
+    )
+    print(f"{setup}\n\n{table}")
+    if record:
+        command = f"nox -s cold_builds -- --platform {wanted} --record"
+        measured = f"Measured by `{command}` on {report.today()}."
+        report.replace_section("platform-results", f"{measured} {setup}.\n\n{table}")
+        print("README.md updated with these results")
+
+
+def results_table(seconds: dict[str, list[float]], bases: dict[str, str], cold: bool) -> str:
+    """Sizes, layers, what each Dockerfile adds to its runtime base, median build time per
+    image, and the baseline/optimized ratios.
+
+    Cold builds use --no-cache: every layer is rebuilt, but uv's download cache (a cache mount)
+    stays warm; nothing of the builder's cache is pruned, so other projects keep theirs.
+    Compressed sizes (gzip of every layer) take a minute for the baseline: only when recording.
+    """
+    runs = len(next(iter(seconds.values())))
+    kind = f"cold build, median of {runs}" if cold else "build time (layer cache as found)"
+    packed = " compressed |" if cold else ""
+    lines = [
+        f"| image | unpacked |{packed} layers | its runtime base | added to it | {kind} |",
+        "|---|---:|" + "---:|" * (2 if cold else 1) + "---|---:|---:|",
+    ]
+    sizes = {tag: images.image_size(tag, compressed=cold) for tag in seconds}
+    for image in images.IMAGES:
+        tag = image.tag
+        size = sizes[tag]
+        compressed = f" {images.megabytes(size.compressed)} |" if cold else ""
+        layers = len(images.inspect(tag)["RootFS"]["Layers"])
+        base = bases[image.runtime_base()]
+        under = images.base_size(tag, base)
+        added = images.megabytes(size.unpacked - under) if under is not None else "n/a"
+        lines.append(
+            f"| `{tag}` | {images.megabytes(size.unpacked)} |{compressed} {layers} "
+            f"| `{base}` | {added} | {statistics.median(seconds[tag]):.1f} s |"
+        )
+    baseline, optimized = images.BASELINE.tag, images.OPTIMIZED.tag
+    size_ratio = sizes[baseline].unpacked / sizes[optimized].unpacked
+    time_ratio = statistics.median(
+        b / o for b, o in zip(seconds[baseline], seconds[optimized], strict=True)
+    )
+    lines.append(
+        f"\nThe optimized image is {size_ratio:.1f}x smaller than the baseline unpacked"
+        + (
+            f", {sizes[baseline].compressed / sizes[optimized].compressed:.1f}x compressed,"
+            if cold
+            else ""
+        )
+        + f" and builds {time_ratio:.1f}x faster (median of the per-run ratios)."
+    )
+    minimal, optimized_size = images.MINIMAL.tag, sizes[optimized]
+    if minimal in sizes:
+        saved = optimized_size.unpacked - sizes[minimal].unpacked
+        lines[-1] += f" The minimal image is {images.megabytes(saved)} smaller than the optimized"
+        if cold:
+            packed = optimized_size.compressed - sizes[minimal].compressed
+            lines[-1] += f" unpacked, {images.megabytes(packed)} compressed."
+        else:
+            lines[-1] += " unpacked."
+    return "\n".join(lines)
+
+
+def platforms_table(
+    built: list[platforms.Built], seconds: dict[str, list[float]], cold: bool
+) -> str:
+    """Per platform: size, layers, what the Dockerfile adds to its base, median build time."""
+    kind = f"cold build, median of {len(seconds[built[0].platform])}" if cold else "build time"
+    lines = [
+        f"| platform | image | unpacked | layers | added to the base | {kind} |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    with tempfile.TemporaryDirectory() as folder:
+        # An official base may be in BuildKit's cache only, not among the engine's images.
+        bases = {b.base for b in built if images.image_exists(b.base)}
+        saved = {ref: saved_platforms(ref, Path(folder)) for ref in {b.ref for b in built} | bases}
+    sizes = {}
+    for b in built:
+        image = saved[b.ref][b.platform]
+        base = saved.get(b.base, {}).get(b.platform)
+        # The base's layers come first, unchanged; the Dockerfile's own follow.
+        added = sum(image.layer_sizes[base.layers :]) if base else None
+        sizes[b.platform] = (image.unpacked, added)
+        lines.append(
+            f"| {b.platform} | `{b.ref}` | {images.megabytes(image.unpacked)} | {image.layers} "
+            f"| {images.megabytes(added) if added is not None else 'n/a'} "
+            f"| {statistics.median(seconds[b.platform]):.1f} s"
+            f"{', emulated' if b.emulated else ''} |"
+        )
+    notes = []
+    if len(built) == 2:
+        (first, (size_a, added_a)), (second, (size_b, added_b)) = sizes.items()
+        notes.append(
+            f"{second} is {images.megabytes(abs(size_b - size_a))} "
+            f"{'bigger' if size_b >= size_a else 'smaller'} than {first} unpacked"
+            + (
+                f"; what the Dockerfile adds to the base differs by "
+                f"{images.megabytes(abs(added_b - added_a))}."
+                if added_a is not None and added_b is not None
+                else "."
+            )
+        )
+    if any(b.emulated for b in built):
+        notes.append("Emulated build times are what qemu takes on this machine, not native ones.")
+    if notes:
+        lines.append("\n" + " ".join(notes))
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Saved:
+    """One platform's image as `docker save` wrote it."""
+
+    config: dict
+    # Per layer, the bytes of every file in it, as images.image_size counts them.
+    layer_sizes: tuple[int, ...]
+
+    @property
+    def unpacked(self) -> int:
+        return sum(self.layer_sizes)
+
+    @property
+    def layers(self) -> int:
+        return len(self.layer_sizes)
+
+
+def saved_platforms(ref: str, workdir: Path) -> dict[str, Saved]:
+    """Platform -> its image, for every platform ``ref`` holds: one on the classic store, each
+    of an index's on the containerd store (`docker image inspect` shows only the engine's own)."""
+    archive = workdir / "saved.tar"
+    images.docker("save", "--output", str(archive), ref)
+    try:
+        with tarfile.open(archive) as saved:
+            blobs = {m.name: m for m in saved if m.isfile()}
+
+            def read(name: str) -> dict:
+                return json.load(saved.extractfile(blobs[name]))
+
+            def unpacked(name: str) -> int:
+                stream = saved.extractfile(blobs[name])
+                if stream.read(2) == b"\x1f\x8b":  # the containerd store keeps them gzipped
+                    stream.seek(0)
+                    stream = gzip.GzipFile(fileobj=stream)
+                else:
+                    stream.seek(0)
+                with tarfile.open(fileobj=stream, mode="r|") as layer:
+                    return sum(m.size for m in layer if m.isfile())
+
+            found = []  # (config, layer blob names)
+            if "index.json" not in blobs:
+                for entry in read("manifest.json"):
+                    found.append((read(entry["Config"]), entry["Layers"]))
+            pending = [read("index.json")] if "index.json" in blobs else []
+            while pending:
+                for descriptor in pending.pop().get("manifests", []):
+                    document = read(_blob(descriptor)) if _blob(descriptor) in blobs else {}
+                    if "config" not in document:
+                        pending.append(document)
+                    elif _blob(document["config"]) in blobs:
+                        layers = [_blob(layer) for layer in document["layers"]]
+                        found.append((read(_blob(document["config"])), layers))
+            return {
+                f"{config['os']}/{config['architecture']}": Saved(
+                    config, tuple(unpacked(name) for name in layers)
+                )
+                for config, layers in found
+                # Attestations (provenance) are manifests too, of documents, for no platform.
+                if config.get("architecture", "unknown") != "unknown"
+            }
+    finally:
+        archive.unlink()
+
+
+def _blob(descriptor: dict) -> str:
+    return f"blobs/{descriptor['digest'].replace(':', '/')}"
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="nox -s cold_builds --", description=__doc__)
+    parser.add_argument("--platform", help="e.g. linux/amd64,linux/arm64: the optimized image")
+    parser.add_argument("--runs", type=int, default=COLD_RUNS, help="cold builds of each")
+    parser.add_argument("--record", action="store_true", help="write the README's results")
+    options = parser.parse_args(argv)
+    try:
+        if options.platform:
+            build_platforms(options.platform, options.runs, options.record)
+        else:
+            build_images(options.runs, options.record)
+    except images.ImageToolError as error:
+        print(f"cold_builds: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,155 @@
+"""Run an image until it serves: the one harness of the image tests, the start-and-stop
+benchmark and the journey.
+
+A container runs detached with its port 8000 published on an ephemeral port of 127.0.0.1; its
+health path is polled until it answers 200, within a deadline; a container that exits or never
+answers is removed, with its anonymous volumes, and reported with its last log lines.
+"""
+
+import http.client
+import json
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tools import images
+from tools.project import HEALTH_PATH
+
+# The port the images listen on inside the container.
+CONTAINER_PORT = 8000
+# A start slower than this, in seconds, is a failure.
+START_LIMIT_SECONDS = 60.0
+
+
+class NotServing(images.ImageToolError):
+    """The service exited, or did not answer 200 on its health path within the limit.
+
+    ``exited`` says which; ``logs`` holds the last log lines ("" when none were asked for).
+    """
+
+    def __init__(self, observed: str, *, exited: bool, logs: str = "") -> None:
+        super().__init__(f"{observed}; logs:\n{logs}" if logs else observed)
+        self.observed, self.exited, self.logs = observed, exited, logs
+
+
+@dataclass(frozen=True)
+class Running:
+    """A container started by :func:`run_detached`: its id and the host port on 127.0.0.1 that
+    reaches its port 8000 (0 when the engine published none: the container exited at once)."""
+
+    id: str
+    port: int
+
+
+def run_detached(tag: str, *run_args: str, name: str | None = None) -> Running:
+    """``docker run --detach --publish 127.0.0.1::8000 [--name NAME] RUN_ARGS TAG``.
+
+    Raises images.ImageToolError when docker refuses to create or start the container.
+    """
+    named = ("--name", name) if name else ()
+    container = images.docker(
+        "run", "--detach", *named, "--publish", f"127.0.0.1::{CONTAINER_PORT}", *run_args, tag
+    ).strip()
+    address = images.docker("port", container, f"{CONTAINER_PORT}/tcp", check=False).splitlines()
+    return Running(container, int(address[0].rsplit(":", 1)[1]) if address else 0)
+
+
+def answers(port: int, path: str = HEALTH_PATH, timeout: float = 1.0) -> bool:
+    """Whether GET http://127.0.0.1:PORT/PATH answers 200 within ``timeout`` seconds."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", path)
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
+def wait_until_serving(
+    port: int,
+    alive: Callable[[], bool],
+    *,
+    path: str = HEALTH_PATH,
+    limit: float = START_LIMIT_SECONDS,
+    started: float | None = None,
+    interval: float = 0.05,
+    check_after: float = 0.0,
+) -> float:
+    """Poll ``path`` on 127.0.0.1:``port`` every ``interval`` seconds until it answers 200.
+
+    Returns the seconds from ``started`` (a ``time.perf_counter()`` value; default: now) to the
+    answer. ``alive()`` is asked after each failed poll once ``check_after`` seconds have
+    passed (asking costs the engine a call: a benchmark waits before it asks). Raises
+    NotServing (without logs) when ``alive()`` says no, or after ``limit`` seconds.
+    """
+    started = time.perf_counter() if started is None else started
+    url = f"http://127.0.0.1:{port}{path}"
+    while (waited := time.perf_counter() - started) < limit:
+        if port and answers(port, path):
+            return time.perf_counter() - started
+        if waited >= check_after and not alive():
+            raise NotServing(f"exited before {url} answered", exited=True)
+        time.sleep(interval)
+    raise NotServing(f"no answer on {path} within {limit:g} s", exited=False)
+
+
+def state(container: str) -> dict:
+    """The container's ``.State`` as docker inspect gives it (Running, ExitCode, Health...)."""
+    return json.loads(images.docker("inspect", "--format", "{{json .State}}", container))
+
+
+def logs(container: str, lines: int | None = None) -> str:
+    """Its stdout and stderr, the last ``lines`` lines only when given."""
+    tail = ("--tail", str(lines)) if lines else ()
+    done = subprocess.run(["docker", "logs", *tail, container], capture_output=True, text=True)
+    return done.stdout + done.stderr
+
+
+def serve(
+    tag: str,
+    *run_args: str,
+    name: str | None = None,
+    path: str = HEALTH_PATH,
+    limit: float = START_LIMIT_SECONDS,
+    interval: float = 0.05,
+    check_after: float = 0.0,
+    log_lines: int | None = None,
+) -> tuple[Running, float]:
+    """Run ``tag`` detached and wait until ``path`` answers 200 (see wait_until_serving).
+
+    Returns the container and the seconds from just before `docker run` to the answer; the
+    caller removes it (remove_container). On failure the container is removed and NotServing
+    raised, saying whether it exited (with its code) and holding its last ``log_lines`` log
+    lines (all of them when None).
+    """
+    started = time.perf_counter()
+    container = run_detached(tag, *run_args, name=name)
+    try:
+        seconds = wait_until_serving(
+            container.port,
+            lambda: state(container.id)["Running"],
+            path=path,
+            limit=limit,
+            started=started,
+            interval=interval,
+            check_after=check_after,
+        )
+    except NotServing as failure:
+        found = state(container.id)
+        observed = (
+            f"exited with code {found['ExitCode']}" if not found["Running"] else failure.observed
+        )
+        said = logs(container.id, log_lines).strip() or "it logged nothing"
+        remove_container(container.id)
+        raise NotServing(observed, exited=not found["Running"], logs=said) from None
+    except BaseException:
+        remove_container(container.id)
+        raise
+    return container, seconds
+
+
+def remove_container(container: str) -> None:
+    """Remove it, running or not, with its anonymous volumes (images.remove_container)."""
+    images.remove_container(container)
