@@ -20,10 +20,13 @@ nox.options.error_on_external_run = True
 @nox.session(python="3.13")
 def lint(session: nox.Session) -> None:
     """ruff; hadolint on the Dockerfiles (the baseline must have its findings); the CI files."""
-    sessions.sync(session)
+    sessions.sync(session, "lint")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
-    session.run("hadolint", images.OPTIMIZED.dockerfile, images.MINIMAL.dockerfile)
+    # dev.Dockerfile: compose.yaml's dev loop.
+    session.run(
+        "hadolint", images.OPTIMIZED.dockerfile, images.MINIMAL.dockerfile, "dev.Dockerfile"
+    )
     sessions.expect_hadolint_findings(session, images.BASELINE.dockerfile)
     sessions.validate_github_files(session)
     sessions.lint_ci_files(session)
@@ -32,7 +35,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python="3.13")
 def unit(session: nox.Session) -> None:
     """The service's own tests; no Docker needed."""
-    sessions.sync(session)
+    sessions.sync(session, "test")
     session.run("pytest", "tests/unit", *session.posargs)
 
 
@@ -47,7 +50,7 @@ def build(session: nox.Session) -> None:
 def test(session: nox.Session) -> None:
     """Unit tests, then the image tests against the images `nox -s build` made."""
     sessions.require_images(session)
-    sessions.sync(session)
+    sessions.sync(session, "test", "images")
     session.run("pytest", "tests/unit", "tests/image", *session.posargs)
 
 
@@ -79,21 +82,21 @@ def rename(session: nox.Session) -> None:
 def reproducible(session: nox.Session) -> None:
     """Two builds of each image without cache: the optimized one gives the same filesystem."""
     sessions.require_images(session)
-    sessions.sync(session)
+    sessions.sync(session, "test", "images")
     session.run("pytest", "tests/reproducible", *session.posargs)
 
 
 @nox.session(python="3.13")
 def adoption(session: nox.Session) -> None:
     """In a copy without the lab: rename, lint, unit, build, and the renamed image serves."""
-    sessions.sync(session)
+    sessions.sync(session, "test", "images")
     session.run("pytest", "tests/adoption", *session.posargs)
 
 
 @nox.session(python="3.13")
 def publish(session: nox.Session) -> None:
     """Reproducible build, push, SBOM, provenance, cosign signature; `-- --keep-registry`."""
-    sessions.sync(session)
+    sessions.sync(session, "images")
     session.run("python", "-m", "tools.publish", *session.posargs)
 
 
@@ -102,7 +105,7 @@ def verify(session: nox.Session) -> None:
     """cosign's checks of a published image: `nox -s verify -- REGISTRY/NAME@sha256:...`."""
     if len(session.posargs) != 1:
         session.error("give one image: nox -s verify -- REGISTRY/NAME@sha256:...")
-    sessions.sync(session)
+    sessions.sync(session, "images")
     session.run("python", "-m", "tools.publish", "verify", *session.posargs)
 
 

@@ -17,12 +17,15 @@ from tools.project import ROOT
 MULTIARCH_PLATFORMS = ("linux/amd64", "linux/arm64")
 
 
-def sync(session: nox.Session) -> None:
-    """Install the locked dependencies (dev group included) into the session's venv."""
+def sync(session: nox.Session, *groups: str) -> None:
+    """Install the project and only the named dependency groups of pyproject.toml (``test``,
+    ``images``, ``lint``, ``lab``) into the session's venv, from uv.lock."""
     session.run_install(
         "uv",
         "sync",
         "--locked",
+        "--no-default-groups",
+        *(f"--group={group}" for group in groups),
         env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
         external=True,
     )
@@ -153,7 +156,7 @@ def multiarch(session: nox.Session) -> None:
     started = time.perf_counter()
     build_platforms(session, ",".join(MULTIARCH_PLATFORMS))
     built = time.perf_counter()
-    sync(session)
+    sync(session, "test", "images")
     session.run("pytest", "tests/multiarch", *session.posargs)
     session.log(
         f"multiarch: build of both platforms {built - started:.0f} s, arm64 checks "
@@ -209,7 +212,7 @@ def compose(session: nox.Session) -> None:
         bases = images.resolve_base_images((images.OPTIMIZED,))[1]
         override = compose_tool.write_override(bases)
     session.log(f"build settings for this machine: {override.relative_to(ROOT)}")
-    sync(session)
+    sync(session, "test", "images")
     session.run("pytest", "tests/compose", *session.posargs)
 
 
@@ -218,5 +221,5 @@ def supply_chain(session: nox.Session) -> None:
     with clear_errors(session):
         images.require_engine()
         publish.require_containerd_store()
-    sync(session)
+    sync(session, "test", "images")
     session.run("pytest", "tests/publish", "-s", *session.posargs)

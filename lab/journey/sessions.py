@@ -8,7 +8,7 @@ from tools import images, sessions
 @nox.session(python="3.13")
 def steps(session: nox.Session) -> None:
     """Every journey step builds and serves (CI runs this; `journey` measures them)."""
-    sessions.sync(session)
+    sessions.sync(session, "test", "images")
     session.run("pytest", "lab/journey", *session.posargs)
 
 
@@ -17,7 +17,7 @@ def journey(session: nox.Session) -> None:
     """Build and measure every step, baseline to Dockerfile and beyond, into lab/journey/.
 
     `-- RUNS`: builds of each step, 3 unless told."""
-    sessions.sync(session)
+    sessions.sync(session, "test", "images", "lab")
     with sessions.clear_errors(session):
         images.require_engine()
     session.run("python", "-m", "lab.journey.measure", *session.posargs)
