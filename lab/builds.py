@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab import report
-from tools import images, platforms
+from tools import base_images, engine, images, layer_sizes, platforms
+from tools.layer_sizes import megabytes
 
 # Cold builds are noisy (network, disk): the README reports the median of this many.
 COLD_RUNS = 3
@@ -26,10 +27,10 @@ COLD_RUNS = 3
 
 def build_images(runs: int, record: bool) -> None:
     """Every image ``runs`` times without cache; print the table, into the README if ``record``."""
-    engine = images.require_engine()
-    images.require_free_space()
-    mode, bases = images.resolve_base_images()
-    images.write_bases(mode, bases, engine)
+    engine_version = engine.require_engine()
+    engine.require_free_space()
+    mode, bases = base_images.resolve()
+    base_images.write_used(mode, bases, engine_version)
     seconds: dict[str, list[float]] = {image.tag: [] for image in images.IMAGES}
     for run in range(runs):
         for image in images.IMAGES:
@@ -39,7 +40,7 @@ def build_images(runs: int, record: bool) -> None:
     images.write_sbom(images.SBOM)
     table = results_table(seconds, bases, cold=True)
     used = ", ".join(f"{official} -> {standin}" for official, standin in bases.items())
-    setup = f"Docker engine {engine}; base images ({mode}): {used}; {report.machine()}"
+    setup = f"Docker engine {engine_version}; base images ({mode}): {used}; {report.machine()}"
     print(f"{setup}\n\n{table}")
     if record:
         measured = f"Measured by `nox -s cold_builds -- --record` on {report.today()}. {setup}."
@@ -50,7 +51,7 @@ def build_images(runs: int, record: bool) -> None:
 def build_platforms(wanted: str, runs: int, record: bool) -> None:
     """The optimized image for each platform ``runs`` times without cache; its size, layers and
     median build time, emulated or not; into the README (*Two architectures*) if ``record``."""
-    engine = images.require_engine()
+    engine_version = engine.require_engine()
     seconds: dict[str, list[float]] = {}
     for run in range(runs):
         print(f"cold build {run + 1}/{runs} for {wanted}", flush=True)
@@ -65,7 +66,7 @@ def build_platforms(wanted: str, runs: int, record: bool) -> None:
     used = "; ".join(f"{b.platform} on {b.base}" for b in built)
     mode = "official" if {b.base for b in built} == {images.OPTIMIZED.runtime_base()} else "standin"
     setup = (
-        f"Docker engine {engine}, {store} image store; runtime base ({mode}): {used}; "
+        f"Docker engine {engine_version}, {store} image store; runtime base ({mode}): {used}; "
         f"{report.machine()}"
     )
     print(f"{setup}\n\n{table}")
@@ -91,17 +92,17 @@ def results_table(seconds: dict[str, list[float]], bases: dict[str, str], cold: 
         f"| image | unpacked |{packed} layers | its runtime base | added to it | {kind} |",
         "|---|---:|" + "---:|" * (2 if cold else 1) + "---|---:|---:|",
     ]
-    sizes = {tag: images.image_size(tag, compressed=cold) for tag in seconds}
+    sizes = {tag: layer_sizes.image_size(tag, compressed=cold) for tag in seconds}
     for image in images.IMAGES:
         tag = image.tag
         size = sizes[tag]
-        compressed = f" {images.megabytes(size.compressed)} |" if cold else ""
-        layers = len(images.inspect(tag)["RootFS"]["Layers"])
+        compressed = f" {megabytes(size.compressed)} |" if cold else ""
+        layers = len(engine.inspect(tag)["RootFS"]["Layers"])
         base = bases[image.runtime_base()]
-        under = images.base_size(tag, base)
-        added = images.megabytes(size.unpacked - under) if under is not None else "n/a"
+        under = layer_sizes.base_size(tag, base)
+        added = megabytes(size.unpacked - under) if under is not None else "n/a"
         lines.append(
-            f"| `{tag}` | {images.megabytes(size.unpacked)} |{compressed} {layers} "
+            f"| `{tag}` | {megabytes(size.unpacked)} |{compressed} {layers} "
             f"| `{base}` | {added} | {statistics.median(seconds[tag]):.1f} s |"
         )
     baseline, optimized = images.BASELINE.tag, images.OPTIMIZED.tag
@@ -121,10 +122,10 @@ def results_table(seconds: dict[str, list[float]], bases: dict[str, str], cold: 
     minimal, optimized_size = images.MINIMAL.tag, sizes[optimized]
     if minimal in sizes:
         saved = optimized_size.unpacked - sizes[minimal].unpacked
-        lines[-1] += f" The minimal image is {images.megabytes(saved)} smaller than the optimized"
+        lines[-1] += f" The minimal image is {megabytes(saved)} smaller than the optimized"
         if cold:
             packed = optimized_size.compressed - sizes[minimal].compressed
-            lines[-1] += f" unpacked, {images.megabytes(packed)} compressed."
+            lines[-1] += f" unpacked, {megabytes(packed)} compressed."
         else:
             lines[-1] += " unpacked."
     return "\n".join(lines)
@@ -141,7 +142,7 @@ def platforms_table(
     ]
     with tempfile.TemporaryDirectory() as folder:
         # An official base may be in BuildKit's cache only, not among the engine's images.
-        bases = {b.base for b in built if images.image_exists(b.base)}
+        bases = {b.base for b in built if engine.image_exists(b.base)}
         saved = {ref: saved_platforms(ref, Path(folder)) for ref in {b.ref for b in built} | bases}
     sizes = {}
     for b in built:
@@ -151,8 +152,8 @@ def platforms_table(
         added = sum(image.layer_sizes[base.layers :]) if base else None
         sizes[b.platform] = (image.unpacked, added)
         lines.append(
-            f"| {b.platform} | `{b.ref}` | {images.megabytes(image.unpacked)} | {image.layers} "
-            f"| {images.megabytes(added) if added is not None else 'n/a'} "
+            f"| {b.platform} | `{b.ref}` | {megabytes(image.unpacked)} | {image.layers} "
+            f"| {megabytes(added) if added is not None else 'n/a'} "
             f"| {statistics.median(seconds[b.platform]):.1f} s"
             f"{', emulated' if b.emulated else ''} |"
         )
@@ -160,11 +161,11 @@ def platforms_table(
     if len(built) == 2:
         (first, (size_a, added_a)), (second, (size_b, added_b)) = sizes.items()
         notes.append(
-            f"{second} is {images.megabytes(abs(size_b - size_a))} "
+            f"{second} is {megabytes(abs(size_b - size_a))} "
             f"{'bigger' if size_b >= size_a else 'smaller'} than {first} unpacked"
             + (
                 f"; what the Dockerfile adds to the base differs by "
-                f"{images.megabytes(abs(added_b - added_a))}."
+                f"{megabytes(abs(added_b - added_a))}."
                 if added_a is not None and added_b is not None
                 else "."
             )
@@ -181,7 +182,7 @@ class Saved:
     """One platform's image as `docker save` wrote it."""
 
     config: dict
-    # Per layer, the bytes of every file in it, as images.image_size counts them.
+    # Per layer, the bytes of every file in it, as layer_sizes.image_size counts them.
     layer_sizes: tuple[int, ...]
 
     @property
@@ -197,7 +198,7 @@ def saved_platforms(ref: str, workdir: Path) -> dict[str, Saved]:
     """Platform -> its image, for every platform ``ref`` holds: one on the classic store, each
     of an index's on the containerd store (`docker image inspect` shows only the engine's own)."""
     archive = workdir / "saved.tar"
-    images.docker("save", "--output", str(archive), ref)
+    engine.docker("save", "--output", str(archive), ref)
     try:
         with tarfile.open(archive) as saved:
             blobs = {m.name: m for m in saved if m.isfile()}
@@ -255,7 +256,7 @@ def main(argv: list[str]) -> int:
             build_platforms(options.platform, options.runs, options.record)
         else:
             build_images(options.runs, options.record)
-    except images.ImageToolError as error:
+    except engine.ImageToolError as error:
         print(f"cold_builds: {error}", file=sys.stderr)
         return 1
     return 0

@@ -17,7 +17,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from tools import images
+from tools import engine
 from tools.project import NAME
 
 KEPT_REPOSITORIES = (f"{NAME}:", "standin.invalid/")
@@ -25,7 +25,7 @@ PROBE = "footprint-probe"
 
 
 def listing(*command: str) -> set[str]:
-    return set(images.docker(*command).split())
+    return set(engine.docker(*command).split())
 
 
 def state() -> dict[str, list[str]]:
@@ -48,7 +48,7 @@ def build_probe(folder: Path, token: str) -> str:
         text=True,
     )
     if done.returncode:
-        raise images.ImageToolError(f"the cache probe did not build: {done.stderr[-500:]}")
+        raise engine.ImageToolError(f"the cache probe did not build: {done.stderr[-500:]}")
     return done.stderr
 
 
@@ -64,7 +64,7 @@ def plant(state_file: Path) -> None:
     subprocess.run(
         ["docker", "import", "-", probe], input=archive.getvalue(), capture_output=True, check=True
     )
-    images.docker("volume", "create", f"{PROBE}-{token}")
+    engine.docker("volume", "create", f"{PROBE}-{token}")
     with tempfile.TemporaryDirectory() as folder:
         build_probe(Path(folder), token)
     state_file.write_text(json.dumps({"token": token, "before": state()}))
@@ -78,7 +78,7 @@ def check(state_file: Path) -> list[str]:
     # new image, the probe's own.
     after = state()
     problems = []
-    if not images.image_exists(f"{PROBE}:{token}"):
+    if not engine.image_exists(f"{PROBE}:{token}"):
         problems.append("the unrelated image was removed")
     if f"{PROBE}-{token}" not in listing("volume", "ls", "--quiet"):
         problems.append("the unrelated volume was removed")
@@ -87,7 +87,7 @@ def check(state_file: Path) -> list[str]:
             problems.append("the unrelated build cache entry was pruned")
     kept = {
         image_id
-        for line in images.docker(
+        for line in engine.docker(
             "image", "ls", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"
         ).splitlines()
         if line.startswith(KEPT_REPOSITORIES)
@@ -97,8 +97,8 @@ def check(state_file: Path) -> list[str]:
         left = set(ids) - set(before[kind]) - (kept if kind == "images" else set())
         if left:
             problems.append(f"{len(left)} {kind} left behind: {sorted(left)[:5]}")
-    images.docker("image", "rm", f"{PROBE}:{token}", f"{PROBE}-cache:{token}", check=False)
-    images.docker("volume", "rm", f"{PROBE}-{token}", check=False)
+    engine.docker("image", "rm", f"{PROBE}:{token}", f"{PROBE}-cache:{token}", check=False)
+    engine.docker("volume", "rm", f"{PROBE}-{token}", check=False)
     return problems
 
 

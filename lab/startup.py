@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from lab import report
-from tools import containers, images, platforms
+from tools import base_images, containers, engine, images, platforms
 from tools.project import HEALTH_PATH
 
 # Waiting longer than this, the container is checked: one that exited will never answer. Not
@@ -36,16 +36,16 @@ class Timings:
 
 def start_and_stop(tag: str) -> tuple[float, float]:
     """Seconds from `docker run` to the health endpoint answering, and seconds `docker stop`
-    takes. Raises images.ImageToolError, one line, when the container exits or never answers."""
+    takes. Raises engine.ImageToolError, one line, when the container exits or never answers."""
     try:
         container, ready = containers.serve(
             tag, check_after=CHECK_AFTER_SECONDS, interval=0.05, log_lines=1
         )
     except containers.NotServing as failure:
-        raise images.ImageToolError(f"{tag}: {failure.observed}: {failure.logs}") from None
+        raise engine.ImageToolError(f"{tag}: {failure.observed}: {failure.logs}") from None
     try:
         stopping = time.perf_counter()
-        images.docker("stop", container.id)
+        engine.docker("stop", container.id)
         return ready, time.perf_counter() - stopping
     finally:
         containers.remove_container(container.id)
@@ -141,14 +141,14 @@ def main(argv: list[str]) -> int:
     options = parser.parse_args(argv)
     reference = images.OPTIMIZED.tag
     try:
-        engine = images.require_engine()
+        engine_version = engine.require_engine()
         images.require_built(*images.IMAGES)
-        bases = images.built_bases()
+        bases = base_images.used()
         store = platforms.store_name()
         timings = interleaved([image.tag for image in images.IMAGES], options.rounds)
         used = ", ".join(f"{official} -> {base}" for official, base in bases.items())
         setup = (
-            f"Docker engine {engine} ({store} image store); base images: {used}; "
+            f"Docker engine {engine_version} ({store} image store); base images: {used}; "
             f"{report.machine()}; {options.rounds} rounds; a ratio is the median of the "
             f"per-round ones"
         )
@@ -160,7 +160,7 @@ def main(argv: list[str]) -> int:
             measured = f"Measured by `nox -s startup -- --record` on {report.today()}."
             report.replace_section("startup-results", f"{measured} {text}")
             print("README.md updated with these results")
-    except (images.ImageToolError, ValueError) as error:
+    except (engine.ImageToolError, ValueError) as error:
         print(f"startup: {error}", file=sys.stderr)
         return 1
     return 0

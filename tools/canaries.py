@@ -10,7 +10,7 @@ import tarfile
 import uuid
 from pathlib import Path
 
-from tools import images
+from tools import engine
 from tools.project import ENV_PREFIX, ROOT
 
 # env-file: an .env in the context; git-remote: a token in the remote URL, as CI checkouts have
@@ -55,8 +55,8 @@ def find(tag: str, workdir: Path) -> dict[str, list[str]]:
             if canary.encode() in data:
                 found[kind].append(where)
 
-    look("image config", json.dumps(images.inspect(tag)).encode())
-    look("docker history", images.docker("history", "--no-trunc", tag).encode())
+    look("image config", json.dumps(engine.inspect(tag)).encode())
+    look("docker history", engine.docker("history", "--no-trunc", tag).encode())
     archive = workdir / f"{tag.replace(':', '-').replace('/', '-')}.tar"
     subprocess.run(["docker", "save", "--output", str(archive), tag], check=True)
     with tarfile.open(archive) as saved:

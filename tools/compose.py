@@ -10,7 +10,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from tools import images
+from tools import engine, images
 from tools.project import ROOT
 
 COMPOSE_FILE = ROOT / "compose.yaml"
@@ -28,7 +28,7 @@ def require_compose() -> str:
     version = done.stdout.strip().lstrip("v")
     numbers = tuple(int(part) for part in version.split("-")[0].split(".")[:2] if part.isdigit())
     if done.returncode or numbers < MINIMUM_VERSION:
-        raise images.ImageToolError(
+        raise engine.ImageToolError(
             f"Docker Compose {'.'.join(map(str, MINIMUM_VERSION))} or newer is needed "
             f"(found: {version or 'none'}); on Debian, `bash offline/docker-engine` installs it"
         )
@@ -38,7 +38,7 @@ def require_compose() -> str:
 def write_override(bases: dict[str, str], compose_file: Path = COMPOSE_FILE) -> Path:
     """Write the override for every service of ``compose_file`` that builds; return its path."""
     config = json.loads(
-        images.docker(
+        engine.docker(
             "compose", "-f", str(compose_file), "--profile", "*", "config", "--format", "json"
         )
     )

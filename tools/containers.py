@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tools import images
+from tools import engine
 from tools.project import HEALTH_PATH
 
 # The port the images listen on inside the container.
@@ -22,7 +22,7 @@ CONTAINER_PORT = 8000
 START_LIMIT_SECONDS = 60.0
 
 
-class NotServing(images.ImageToolError):
+class NotServing(engine.ImageToolError):
     """The service exited, or did not answer 200 on its health path within the limit.
 
     ``exited`` says which; ``logs`` holds the last log lines ("" when none were asked for).
@@ -45,13 +45,13 @@ class Running:
 def run_detached(tag: str, *run_args: str, name: str | None = None) -> Running:
     """``docker run --detach --publish 127.0.0.1::8000 [--name NAME] RUN_ARGS TAG``.
 
-    Raises images.ImageToolError when docker refuses to create or start the container.
+    Raises engine.ImageToolError when docker refuses to create or start the container.
     """
     named = ("--name", name) if name else ()
-    container = images.docker(
+    container = engine.docker(
         "run", "--detach", *named, "--publish", f"127.0.0.1::{CONTAINER_PORT}", *run_args, tag
     ).strip()
-    address = images.docker("port", container, f"{CONTAINER_PORT}/tcp", check=False).splitlines()
+    address = engine.docker("port", container, f"{CONTAINER_PORT}/tcp", check=False).splitlines()
     return Running(container, int(address[0].rsplit(":", 1)[1]) if address else 0)
 
 
@@ -97,7 +97,7 @@ def wait_until_serving(
 
 def state(container: str) -> dict:
     """The container's ``.State`` as docker inspect gives it (Running, ExitCode, Health...)."""
-    return json.loads(images.docker("inspect", "--format", "{{json .State}}", container))
+    return json.loads(engine.docker("inspect", "--format", "{{json .State}}", container))
 
 
 def logs(container: str, lines: int | None = None) -> str:
@@ -151,5 +151,5 @@ def serve(
 
 
 def remove_container(container: str) -> None:
-    """Remove it, running or not, with its anonymous volumes (images.remove_container)."""
-    images.remove_container(container)
+    """Remove it, running or not, with its anonymous volumes (engine.remove_container)."""
+    engine.remove_container(container)

@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tools import images
+from tools import base_images, engine, images
 from tools.registry import LocalRegistry
 
 # Written by a multi-platform build: what each platform's image is called; the tests read it.
@@ -40,7 +40,7 @@ class Built:
 
 
 def native_platform() -> str:
-    return images.docker("version", "--format", "{{.Server.Os}}/{{.Server.Arch}}").strip()
+    return engine.docker("version", "--format", "{{.Server.Os}}/{{.Server.Arch}}").strip()
 
 
 def arch(platform: str) -> str:
@@ -52,7 +52,7 @@ def parse(argument: str) -> list[str]:
     platforms = [p.strip() for p in argument.split(",") if p.strip()]
     unknown = [p for p in platforms if not p.startswith("linux/") or arch(p) not in MACHINES]
     if unknown or not platforms:
-        raise images.ImageToolError(
+        raise engine.ImageToolError(
             f"--platform {argument!r}: give linux/amd64, linux/arm64 or both, comma-separated"
         )
     return platforms
@@ -60,7 +60,7 @@ def parse(argument: str) -> list[str]:
 
 def containerd_store() -> bool:
     """Whether the engine keeps images in containerd, which holds multi-platform images."""
-    return "io.containerd.snapshotter" in images.docker(
+    return "io.containerd.snapshotter" in engine.docker(
         "info", "--format", "{{json .DriverStatus}}"
     )
 
@@ -91,7 +91,7 @@ def require_emulation(platform: str, native: str) -> None:
     script = (
         "on Debian run `bash offline/qemu-arm64`; elsewhere " if arch(platform) == "arm64" else ""
     )
-    raise images.ImageToolError(
+    raise engine.ImageToolError(
         f"{platform} needs emulation, and this machine's kernel has no binfmt_misc handler for "
         f"{MACHINES[arch(platform)]} binaries (none in {BINFMT}): {script}install "
         "qemu-user-static and register its handlers"
@@ -108,7 +108,7 @@ def build_platforms(
     index = containerd_store() and len(platforms) > 1
     built, tags = [], {}
     for platform in platforms:
-        bases = images.resolve_base_images((image,), arch(platform))[1]
+        bases = base_images.resolve((image,), arch(platform))[1]
         tags[platform] = platform_tag(image, platform, native)
         done = images.build(
             image, bases, tag=tags[platform], platform=platform, no_cache=no_cache, quiet=quiet
@@ -119,7 +119,7 @@ def build_platforms(
         join_index(image.tag, list(tags.values()))
         for tag in tags.values():
             if tag != image.tag:
-                images.docker("image", "rm", tag, check=False)
+                engine.docker("image", "rm", tag, check=False)
         built = [Built(b.platform, image.tag, b.seconds, b.emulated, b.base) for b in built]
     write_built(built, index)
     return built
@@ -132,25 +132,25 @@ def join_index(tag: str, sources: list[str]) -> None:
     (Debian's docker-registry) receives them, buildx makes the index there, and pulling it back
     only fetches the index, as every blob is already in the local store.
     """
-    replaced = images.image_id(tag)
+    replaced = engine.image_id(tag)
     with tempfile.TemporaryDirectory() as folder, LocalRegistry(Path(folder)) as registry:
         repository = f"{registry.host}/{tag.split(':')[0]}"
         pushed = []
         for number, source in enumerate(sources):
             remote = f"{repository}:part{number}"
-            images.docker("tag", source, remote)
+            engine.docker("tag", source, remote)
             try:
-                images.docker("push", "--quiet", remote)
+                engine.docker("push", "--quiet", remote)
             finally:
-                images.docker("image", "rm", remote, check=False)
+                engine.docker("image", "rm", remote, check=False)
             pushed.append(remote)
         joined = f"{repository}:index"
-        images.docker("buildx", "imagetools", "create", "--tag", joined, *pushed)
+        engine.docker("buildx", "imagetools", "create", "--tag", joined, *pushed)
         try:
-            images.docker("pull", "--quiet", joined)
-            images.docker("tag", joined, tag)
+            engine.docker("pull", "--quiet", joined)
+            engine.docker("tag", joined, tag)
         finally:
-            images.docker("image", "rm", joined, check=False)
+            engine.docker("image", "rm", joined, check=False)
     # The native image the tag named, now inside the index.
     images.drop_replaced(replaced, tag)
 
@@ -168,7 +168,7 @@ def last_built() -> dict[str, Built]:
         data = json.loads(BUILT_FILE.read_text())
         return {b["platform"]: Built(**b) for b in data["built"]}
     except (OSError, ValueError, KeyError, TypeError):
-        raise images.ImageToolError(
+        raise engine.ImageToolError(
             f"{BUILT_FILE} is missing or unreadable: run "
             "`nox -s build -- --platform linux/amd64,linux/arm64`"
         ) from None

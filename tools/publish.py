@@ -21,8 +21,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools import images
-from tools.images import BUILD_DIR, ImageToolError
+from tools import base_images, engine, images
+from tools.engine import ImageToolError
+from tools.images import BUILD_DIR
 from tools.project import ENV_PREFIX, NAME, ROOT, VERSION
 from tools.registry import Api, LocalRegistry, is_loopback
 
@@ -37,7 +38,7 @@ VENV = "/app/.venv/"
 
 def require_containerd_store() -> None:
     """The classic store cannot hold an index with attestations: provenance and digest change."""
-    status = images.docker("info", "--format", "{{json .DriverStatus}}")
+    status = engine.docker("info", "--format", "{{json .DriverStatus}}")
     if "io.containerd.snapshotter" not in status:
         raise ImageToolError(
             "publishing needs the containerd image store: `IMAGE_STORE=containerd bash "
@@ -150,10 +151,10 @@ def build_and_push(
     )  # fmt: skip
     index, manifest = archive_digests(archive)
     try:
-        images.docker("load", "--input", str(archive))
+        engine.docker("load", "--input", str(archive))
         pushed = subprocess.run(["docker", "push", reference], capture_output=True, text=True)
     finally:
-        images.docker("image", "rm", reference, check=False)
+        engine.docker("image", "rm", reference, check=False)
         archive.unlink(missing_ok=True)
     if pushed.returncode:
         host = repository.split("/")[0]
@@ -179,7 +180,7 @@ def archive_digests(archive: Path) -> tuple[str, str]:
 
 def provenance(indexed: str) -> dict:
     """BuildKit's SLSA provenance predicate, as the registry serves it beside the image."""
-    shown = images.docker(
+    shown = engine.docker(
         "buildx", "imagetools", "inspect", indexed, "--format", "{{json .Provenance.SLSA}}"
     )
     return json.loads(shown)
@@ -187,7 +188,7 @@ def provenance(indexed: str) -> dict:
 
 def image_config(indexed: str) -> dict:
     return json.loads(
-        images.docker("buildx", "imagetools", "inspect", indexed, "--format", "{{json .Image}}")
+        engine.docker("buildx", "imagetools", "inspect", indexed, "--format", "{{json .Image}}")
     )
 
 
@@ -282,7 +283,7 @@ def publish_to(
 ) -> Published:
     """Build, push, scan, attest, sign and verify the optimized image in registry ``host``."""
     workdir.mkdir(parents=True, exist_ok=True)
-    bases = images.resolve_base_images((images.OPTIMIZED,))[1]
+    bases = base_images.resolve((images.OPTIMIZED,))[1]
     revision = images.build_metadata(context)["REVISION"]
     pushed = build_and_push(
         images.OPTIMIZED, bases, f"{host}/{NAME}", revision[:12], workdir,
@@ -340,7 +341,7 @@ def verify(image: str, public_key: Path) -> Verified:
 def platform_image(image: str) -> str:
     """The linux image an index names (attestations are made on it), or ``image`` itself."""
     repository = image.split("@")[0]
-    raw = json.loads(images.docker("buildx", "imagetools", "inspect", "--raw", image))
+    raw = json.loads(engine.docker("buildx", "imagetools", "inspect", "--raw", image))
     for manifest in raw.get("manifests", []):
         if manifest.get("platform", {}).get("os") == "linux":
             return f"{repository}@{manifest['digest']}"
@@ -388,7 +389,7 @@ def describe(verified: Verified) -> str:
 def publish(keep_registry: bool = False, key_dir: Path | None = None) -> dict:
     """`nox -s publish`: to the registry named in the environment, or to a docker-registry on
     loopback with its data under build/, stopped afterwards unless kept."""
-    images.require_engine()
+    engine.require_engine()
     require_containerd_store()
     key = signing_key(key_dir)
     named = os.environ.get(REGISTRY_SETTING)

@@ -11,7 +11,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.images import ImageToolError
+from tools.engine import ImageToolError
 
 # What an index or manifest may be served as; the registry answers with the one it holds.
 MANIFEST_TYPES = ", ".join(

@@ -8,8 +8,8 @@ from contextlib import contextmanager
 
 import nox
 
+from tools import base_images, engine, images, layer_sizes, platforms, project, publish
 from tools import compose as compose_tool
-from tools import images, platforms, project, publish
 from tools import rename as rename_project
 from tools.project import ROOT
 
@@ -91,15 +91,15 @@ def clear_errors(session: nox.Session) -> Iterator[None]:
     """End the session with the tool's one-line message instead of a traceback."""
     try:
         yield
-    except images.ImageToolError as error:
+    except engine.ImageToolError as error:
         session.error(str(error))
 
 
 def require_images(session: nox.Session) -> None:
     """End the session with one line when the engine, its free space or an image is missing."""
     with clear_errors(session):
-        images.require_engine()
-        images.require_free_space()
+        engine.require_engine()
+        engine.require_free_space()
         images.require_built(*images.IMAGES)
 
 
@@ -110,21 +110,21 @@ def build_images(session: nox.Session) -> None:
         build_platforms(session, wanted)
         return
     with clear_errors(session):
-        engine = images.require_engine()
-        images.require_free_space()
-        mode, bases = images.resolve_base_images()
-        images.write_bases(mode, bases, engine)
+        engine_version = engine.require_engine()
+        engine.require_free_space()
+        mode, bases = base_images.resolve()
+        base_images.write_used(mode, bases, engine_version)
         for image in images.IMAGES:
             built = images.build(image, bases)
-            size = images.image_size(image.tag).unpacked
-            layers = len(images.inspect(image.tag)["RootFS"]["Layers"])
+            size = layer_sizes.image_size(image.tag).unpacked
+            layers = len(engine.inspect(image.tag)["RootFS"]["Layers"])
             session.log(
-                f"{image.tag}: {images.megabytes(size)} unpacked, {layers} layers, built in "
+                f"{image.tag}: {layer_sizes.megabytes(size)} unpacked, {layers} layers, built in "
                 f"{built.seconds:.1f} s on {bases[image.runtime_base()]}"
             )
         images.write_sbom(images.SBOM)
     used = ", ".join(f"{official} -> {standin}" for official, standin in bases.items())
-    session.log(f"Docker engine {engine}; base images ({mode}): {used}")
+    session.log(f"Docker engine {engine_version}; base images ({mode}): {used}")
     session.log(f"SBOM of {images.OPTIMIZED.tag}: {images.SBOM.relative_to(ROOT)}")
 
 
@@ -144,7 +144,7 @@ def platform_option(session: nox.Session) -> str:
 def build_platforms(session: nox.Session, wanted: str) -> None:
     """The optimized image for each platform: its tag, base and build time, emulated or not."""
     with clear_errors(session):
-        images.require_engine()
+        engine.require_engine()
         for b in platforms.build_platforms(images.OPTIMIZED, platforms.parse(wanted)):
             emulated = ", emulated" if b.emulated else ""
             session.log(f"{b.platform}: {b.ref} on {b.base}, built in {b.seconds:.1f} s{emulated}")
@@ -168,12 +168,12 @@ def serve(session: nox.Session) -> None:
     """Build the optimized image and run it detached on port 8000, its data on a named volume."""
     port = session.posargs[0] if session.posargs else "8000"
     with clear_errors(session):
-        images.require_engine()
-        bases = images.resolve_base_images((images.OPTIMIZED,))[1]
+        engine.require_engine()
+        bases = base_images.resolve((images.OPTIMIZED,))[1]
         images.build(images.OPTIMIZED, bases)
         name = images.OPTIMIZED.tag.split(":")[0]
-        images.remove_container(name)
-        images.docker(
+        engine.remove_container(name)
+        engine.docker(
             "run",
             "--detach",
             "--name",
@@ -207,9 +207,9 @@ def compose(session: nox.Session) -> None:
     """Prove compose.yaml: the stand-ins and CA bundle of this machine in an override, then the
     tests, each on a Compose project of its own."""
     with clear_errors(session):
-        images.require_engine()
+        engine.require_engine()
         session.log(f"Docker Compose {compose_tool.require_compose()}")
-        bases = images.resolve_base_images((images.OPTIMIZED,))[1]
+        bases = base_images.resolve((images.OPTIMIZED,))[1]
         override = compose_tool.write_override(bases)
     session.log(f"build settings for this machine: {override.relative_to(ROOT)}")
     sync(session, "test", "images")
@@ -219,7 +219,7 @@ def compose(session: nox.Session) -> None:
 def supply_chain(session: nox.Session) -> None:
     """The publish tests, which need the containerd image store."""
     with clear_errors(session):
-        images.require_engine()
+        engine.require_engine()
         publish.require_containerd_store()
     sync(session, "test", "images")
     session.run("pytest", "tests/publish", "-s", *session.posargs)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab import report, startup
-from tools import canaries, images, platforms
+from tools import base_images, canaries, engine, images, layer_sizes, platforms
 from tools.project import HEALTH_PATH, PACKAGE, ROOT
 
 HERE = Path(__file__).parent
@@ -81,7 +81,7 @@ def measure(
     runs: int, log: Callable[[str], None] = print
 ) -> tuple[str, dict[str, str], list[Result]]:
     """Build and measure every step ``runs`` times; return the base images used and results."""
-    mode, bases = images.resolve_base_images(tuple(step.image for step in STEPS))
+    mode, bases = base_images.resolve(tuple(step.image for step in STEPS))
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
         context = workdir / "context"
@@ -102,7 +102,7 @@ def measure(
 def remove_step_images() -> None:
     """The step images are measured, not kept: leave the machine as it was found."""
     for step in STEPS:
-        images.docker("rmi", "--force", step.image.tag, check=False)
+        engine.docker("rmi", "--force", step.image.tag, check=False)
 
 
 def measure_step(
@@ -132,14 +132,14 @@ def measure_step(
     if int(step.number[0]) >= FIRST_STEP_WITH_CACHED_DEPENDENCIES and not warm.cached(
         DEPENDENCY_STEP
     ):
-        raise images.ImageToolError(f"step {step.number}: a source edit reinstalled dependencies")
-    config = images.inspect(image.tag)
+        raise engine.ImageToolError(f"step {step.number}: a source edit reinstalled dependencies")
+    config = engine.inspect(image.tag)
     found = canaries.find(image.tag, workdir)
     return Result(
         step=step,
         # Counted from the layers, as `nox -s build` counts: the engine's own Size field means
         # unpacked on the classic store and compressed on the containerd one.
-        size=images.image_size(image.tag).unpacked,
+        size=layer_sizes.image_size(image.tag).unpacked,
         layers=len(config["RootFS"]["Layers"]),
         cold_seconds=cold,
         warm_seconds=warm.seconds,
@@ -153,7 +153,7 @@ def measure_step(
 def hadolint_clean(dockerfile: str) -> bool:
     hadolint = shutil.which("hadolint")
     if hadolint is None:
-        raise images.ImageToolError("hadolint is missing: it comes with the dev dependencies")
+        raise engine.ImageToolError("hadolint is missing: it comes with the dev dependencies")
     return subprocess.run([hadolint, dockerfile], cwd=ROOT, capture_output=True).returncode == 0
 
 
@@ -167,7 +167,7 @@ def table(results: list[Result]) -> str:
     ]
     for r in results:
         lines.append(
-            f"| {r.step.number} | {r.step.change} | {images.megabytes(r.size)} | {r.layers} "
+            f"| {r.step.number} | {r.step.change} | {layer_sizes.megabytes(r.size)} | {r.layers} "
             f"| {statistics.median(r.cold_seconds):.1f} s | {r.warm_seconds:.1f} s "
             f"| {yes(r.dependencies_cached)} | {yes(r.root)} | {', '.join(r.leaks) or 'none'} "
             f"| {'clean' if r.hadolint_clean else 'findings'} "
@@ -245,10 +245,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("runs", type=int, nargs="?", default=3, help="builds of each step")
     runs = parser.parse_args(argv).runs
     try:
-        engine = images.require_engine()
+        engine_version = engine.require_engine()
         mode, bases, results = measure(runs)
-        print(write(mode, bases, results, engine))
-    except images.ImageToolError as error:
+        print(write(mode, bases, results, engine_version))
+    except engine.ImageToolError as error:
         print(f"journey: {error}", file=sys.stderr)
         return 1
     print("lab/journey/README.md and lab/journey/journey.png updated")

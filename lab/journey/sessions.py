@@ -2,7 +2,7 @@
 
 import nox
 
-from tools import images, sessions
+from tools import engine, sessions
 
 
 @nox.session(python="3.13")
@@ -19,5 +19,5 @@ def journey(session: nox.Session) -> None:
     `-- RUNS`: builds of each step, 3 unless told."""
     sessions.sync(session, "test", "images", "lab")
     with sessions.clear_errors(session):
-        images.require_engine()
+        engine.require_engine()
     session.run("python", "-m", "lab.journey.measure", *session.posargs)

@@ -7,16 +7,16 @@ import pytest
 
 from lab.journey import measure
 from tests.image.containers import remove_container, start_container
-from tools import images
+from tools import base_images, engine, images
 from tools.project import HEALTH_PATH, ROOT
 
 
 @pytest.fixture(scope="session")
 def journey_bases() -> Iterator[dict[str, str]]:
     try:
-        images.require_engine()
-        yield images.resolve_base_images(tuple(step.image for step in measure.STEPS))[1]
-    except images.ImageToolError as error:
+        engine.require_engine()
+        yield base_images.resolve(tuple(step.image for step in measure.STEPS))[1]
+    except engine.ImageToolError as error:
         pytest.exit(str(error), returncode=1)
     finally:
         measure.remove_step_images()

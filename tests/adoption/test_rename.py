@@ -13,7 +13,7 @@ import pytest
 
 from tests.image import service
 from tests.image.containers import remove_container, start_container
-from tools import canaries, images, project
+from tools import canaries, engine, project
 from tools.project import NAME, ROOT
 
 NEW = "acmelinks"
@@ -51,7 +51,7 @@ def adopted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield copy
     finally:
         for tag in NEW_IMAGES:
-            images.docker("rmi", "--force", tag, check=False)
+            engine.docker("rmi", "--force", tag, check=False)
 
 
 def test_nothing_names_the_old_project_but_the_license(adopted: Path) -> None:

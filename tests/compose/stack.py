@@ -16,7 +16,7 @@ import pytest
 import testinfra
 
 from tests.image.containers import PREFIX, Container
-from tools import compose, images
+from tools import compose, engine
 from tools.project import ROOT
 
 # Builds are mostly cached; the first one of the dev image downloads the dev dependencies.
@@ -77,7 +77,7 @@ class Stack:
         pytest.fail(f"service {service} of {self.project} did not run within {seconds} s")
 
     def inspect(self, container: Container) -> dict:
-        return json.loads(images.docker("inspect", container.id))[0]
+        return json.loads(engine.docker("inspect", container.id))[0]
 
     def image(self, service: str) -> str:
         """The image Compose built for ``service`` (named after the project, no `image:`)."""
@@ -97,9 +97,9 @@ class Stack:
         )
         # A rebuild (the dev loop's, after a lock change) leaves the image it replaced untagged,
         # where `--rmi local` no longer sees it: Compose's label still names the project.
-        built = images.docker("image", "ls", "--quiet", "--filter", project_label(self.project))
+        built = engine.docker("image", "ls", "--quiet", "--filter", project_label(self.project))
         for image in set(built.split()):
-            images.docker("image", "rm", "--force", image, check=False)
+            engine.docker("image", "rm", "--force", image, check=False)
         return leftovers(self.project)
 
 
@@ -119,8 +119,8 @@ def leftovers(project: str) -> list[str]:
     found = []
     for kind in ("container", "volume", "network", "image"):
         listed = ["ls", "--all"] if kind == "container" else ["ls"]
-        names = images.docker(kind, *listed, "--quiet", "--filter", project_label(project))
+        names = engine.docker(kind, *listed, "--quiet", "--filter", project_label(project))
         found += [f"{kind} {name}" for name in set(names.split())]
-    tags = images.docker("image", "ls", "--format", "{{.Repository}}").split()
+    tags = engine.docker("image", "ls", "--format", "{{.Repository}}").split()
     found += [f"image {tag}" for tag in tags if tag.startswith(f"{project}-")]
     return found

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.image import service
-from tools import images
+from tools import engine
 from tools.project import ROOT
 
 from .stack import BUILD_SECONDS, Stack, numeric_non_root
@@ -76,10 +76,10 @@ def test_every_process_of_the_dev_container_runs_as_the_images_non_root_uid(
     dev_loop: Stack,
 ) -> None:
     container = dev_loop.container("dev")
-    user = images.inspect(dev_loop.image("dev"))["Config"]["User"]
+    user = engine.inspect(dev_loop.image("dev"))["Config"]["User"]
     assert numeric_non_root(user)
     # The engine needs the pid column; the uids are counted in the host's namespace, as is.
-    table = images.docker("top", container.id, "-o", "pid,uid").splitlines()[1:]
+    table = engine.docker("top", container.id, "-o", "pid,uid").splitlines()[1:]
     processes = [row.split()[1] for row in table]
     assert processes
     assert set(processes) == {user.split(":")[0]}, processes
@@ -103,7 +103,7 @@ def test_unit_tests_pass_in_the_dev_image_as_its_non_root_user(tmp_path: Path) -
     stack = Stack()
     try:
         done = stack.run("run", "--rm", "--build", "test", timeout=BUILD_SECONDS, check=False)
-        user = images.inspect(stack.image("test"))["Config"]["User"]
+        user = engine.inspect(stack.image("test"))["Config"]["User"]
     finally:
         left = stack.remove()
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]

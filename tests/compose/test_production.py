@@ -12,7 +12,7 @@ import pytest
 
 from tests.image import service
 from tests.image.containers import Container, wait_for_health
-from tools import compose, images
+from tools import compose, engine, images
 from tools.project import PACKAGE, ROOT
 
 from .stack import Stack, numeric_non_root
@@ -63,7 +63,7 @@ def own_stack(token_file: Path) -> Iterator[Stack]:
 def test_compose_file_is_valid() -> None:
     done = Stack(env={"ADMIN_TOKEN_FILE": "/nonexistent"}).run("config", "--quiet", check=False)
     assert done.returncode == 0, done.stderr
-    plain = images.docker(
+    plain = engine.docker(
         "compose", "-f", str(compose.COMPOSE_FILE), "config", "--quiet", check=False
     )
     assert plain == ""
@@ -90,7 +90,7 @@ def test_runs_locked_down_as_the_compose_file_says(stack: Stack, app: Container)
     """Read from the running container, not from the YAML: what the engine was really told."""
     running = stack.inspect(app)
     host, config = running["HostConfig"], running["Config"]
-    image = images.inspect(running["Image"])
+    image = engine.inspect(running["Image"])
     assert host["ReadonlyRootfs"] is True
     assert "/tmp" in (host["Tmpfs"] or {})
     assert host["CapDrop"] == ["ALL"]
@@ -141,7 +141,7 @@ INVENTORY = (
 
 def inventory(image: str) -> dict:
     return json.loads(
-        images.docker("run", "--rm", "--entrypoint", "python", image, "-c", INVENTORY)
+        engine.docker("run", "--rm", "--entrypoint", "python", image, "-c", INVENTORY)
     )
 
 
@@ -178,7 +178,7 @@ TRUSTED_CAS = "import ssl; print(ssl.create_default_context().cert_store_stats()
 
 
 def trusted_cas(image: str, *run_args: str) -> int:
-    return int(images.docker("run", "--rm", *run_args, image, "python", "-c", TRUSTED_CAS))
+    return int(engine.docker("run", "--rm", *run_args, image, "python", "-c", TRUSTED_CAS))
 
 
 def test_https_from_the_dev_and_production_images_verifies_against_the_system_cas(
@@ -190,7 +190,7 @@ def test_https_from_the_dev_and_production_images_verifies_against_the_system_ca
     stack.run("--profile", "dev", "build", "dev", timeout=600)
     for service_name in ("app", "dev"):
         image = stack.image(service_name)
-        config = images.inspect(image)["Config"]
+        config = engine.inspect(image)["Config"]
         assert not [v for v in config["Env"] if v.startswith(("SSL_CERT_FILE=", "NETRC="))]
         assert trusted_cas(image) > 0, f"{image}: a default TLS context trusts no CA"
         assert trusted_cas(image, "--env", "SSL_CERT_FILE=/run/secrets/ca-bundle") == 0

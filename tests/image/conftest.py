@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import images
+from tools import base_images, engine, images
 
 from .containers import PREFIX, Container, remove_container, start_container
 
@@ -15,17 +15,17 @@ from .containers import PREFIX, Container, remove_container, start_container
 def built_images() -> None:
     """Stop the run with one clear message when the engine or the images are missing."""
     try:
-        images.require_engine()
+        engine.require_engine()
         images.require_built(*images.IMAGES)
-        images.built_bases()
-    except images.ImageToolError as error:
+        base_images.used()
+    except engine.ImageToolError as error:
         pytest.exit(str(error), returncode=1)
 
 
 @pytest.fixture(scope="session")
 def bases() -> dict[str, str]:
     """Official base image name -> the image `nox -s build` used (official or stand-in)."""
-    return images.built_bases()
+    return base_images.used()
 
 
 class ContainerPool:
@@ -60,9 +60,9 @@ def container(pool: ContainerPool, image: images.Image) -> Container:
 def volume() -> Iterator[str]:
     """A named volume for /data, removed afterwards."""
     name = f"{PREFIX}-{uuid.uuid4().hex[:12]}"
-    images.docker("volume", "create", name)
+    engine.docker("volume", "create", name)
     yield name
-    images.docker("volume", "rm", "--force", name, check=False)
+    engine.docker("volume", "rm", "--force", name, check=False)
 
 
 @pytest.fixture(scope="session")
@@ -73,11 +73,11 @@ def filesystem(tmp_path_factory: pytest.TempPathFactory) -> Callable[[images.Ima
     def export(image: images.Image) -> Path:
         if image.tag not in exported:
             path = tmp_path_factory.mktemp("export") / f"{image.name}.tar"
-            container_id = images.docker("create", image.tag).strip()
+            container_id = engine.docker("create", image.tag).strip()
             try:
-                images.docker("export", "--output", str(path), container_id)
+                engine.docker("export", "--output", str(path), container_id)
             finally:
-                images.remove_container(container_id)
+                engine.remove_container(container_id)
             exported[image.tag] = path
         return exported[image.tag]
 

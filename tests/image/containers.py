@@ -14,7 +14,7 @@ import pytest
 import testinfra
 
 from tools import containers as harness
-from tools import images
+from tools import engine, images
 from tools.project import NAME
 
 from .service import HEALTH_PATH
@@ -101,7 +101,7 @@ def start_container(
 def stop(container: Container, seconds: int) -> tuple[float, int]:
     """``docker stop --time seconds``: how long it took and the exit code."""
     started = time.perf_counter()
-    images.docker("stop", "--time", str(seconds), container.id)
+    engine.docker("stop", "--time", str(seconds), container.id)
     return time.perf_counter() - started, container.state()["ExitCode"]
 
 
@@ -153,7 +153,7 @@ def python_output(image: images.Image, container: Container, code: str) -> str:
 
 def process_uids(container: Container) -> list[int]:
     """The uids of the container's processes, read from the host with `docker top`."""
-    table = images.docker("top", container.id, "-eo", "pid,uid").splitlines()
+    table = engine.docker("top", container.id, "-eo", "pid,uid").splitlines()
     return sorted({int(line.split()[1]) for line in table[1:] if line.strip()})
 
 

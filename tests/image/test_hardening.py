@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import images
+from tools import engine, images
 from tools.project import NAME, ROOT
 
 from . import service
@@ -208,7 +208,7 @@ def test_has_no_build_tools(
 @per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"written: \[.*__pycache__"))
 def test_writes_no_bytecode_at_run_time(container: Container, expected: Expected) -> None:
     assert not service.round_trip(container), "the service must have served to be measured"
-    changed = images.docker("diff", container.id).splitlines()
+    changed = engine.docker("diff", container.id).splitlines()
     written = [line for line in changed if "__pycache__" in line or line.endswith(".pyc")]
     verdict(expected, not written, f"written: {written[:5]}")
 
@@ -254,7 +254,7 @@ METADATA_PARTS = {
 def test_carries_the_metadata_registries_and_scanners_expect(
     part: str, image: images.Image, expected: Expected
 ) -> None:
-    config = images.inspect(image.tag)["Config"]
+    config = engine.inspect(image.tag)["Config"]
     labels = config.get("Labels") or {}
     observed = {
         "oci-labels": [

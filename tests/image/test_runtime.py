@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from tools import images
+from tools import engine, images
 from tools.project import PACKAGE, ROOT
 
 from . import service
@@ -67,7 +67,7 @@ def test_image_runs_the_code_of_this_checkout(
 def test_runs_as_a_non_root_numeric_uid(
     image: images.Image, container: Container, expected: Expected
 ) -> None:
-    configured = images.inspect(image.tag)["Config"]["User"]
+    configured = engine.inspect(image.tag)["Config"]["User"]
     numeric = re.fullmatch(r"(\d+)(:\d+)?", configured)
     uids = process_uids(container)
     holds = bool(numeric) and int(numeric.group(1)) != 0 and bool(uids) and 0 not in uids
@@ -123,7 +123,7 @@ def test_labels_and_version_endpoint_carry_the_build_metadata(
 ) -> None:
     labels = {
         name: value
-        for name, value in (images.inspect(image.tag)["Config"]["Labels"] or {}).items()
+        for name, value in (engine.inspect(image.tag)["Config"]["Labels"] or {}).items()
         if name.startswith("org.opencontainers.image.")
     }
     metadata = images.build_metadata()

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tools import canaries, images
+from tools import canaries, engine, images
 from tools.project import NAME
 
 from .contract import HOLDS, Expected, fails, per_image, verdict
@@ -46,7 +46,7 @@ def canary_images(
         yield tags
     finally:
         for tag in tags.values():
-            images.docker("rmi", "--force", tag, check=False)
+            engine.docker("rmi", "--force", tag, check=False)
 
 
 @pytest.fixture(scope="session")
@@ -71,6 +71,6 @@ def test_canary_secret_appears_nowhere_in_the_image(
 def test_source_label_names_the_remote_without_its_credentials(
     canary_images: dict[str, str], image: images.Image, expected: Expected
 ) -> None:
-    labels = images.inspect(canary_images[image.name])["Config"]["Labels"] or {}
+    labels = engine.inspect(canary_images[image.name])["Config"]["Labels"] or {}
     source = labels.get("org.opencontainers.image.source")
     verdict(expected, source == CANARY_REMOTE, f"source label {source}")

@@ -7,7 +7,7 @@ classic and the containerd image store.
 
 import functools
 
-from tools import images
+from tools import images, layer_sizes
 
 from .contract import HOLDS, Expected, fails, per_image, verdict
 
@@ -23,7 +23,7 @@ MINIMAL_CAP = 80_000_000
 @functools.cache
 def unpacked(tag: str) -> int:
     """Measured once per run: saving the baseline's layers takes seconds."""
-    return images.image_size(tag).unpacked
+    return layer_sizes.image_size(tag).unpacked
 
 
 @per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"\d{3,}\.\d MB over"))
@@ -36,9 +36,9 @@ def test_image_is_at_most_its_python_base_plus_the_venv_budget(
     base_size = unpacked(python_base)
     size = unpacked(image.tag)
     verdict_text = (
-        f"{image.tag}: {images.megabytes(size)}, "
-        f"{images.megabytes(size - base_size - VENV_BUDGET)} over {python_base} "
-        f"({images.megabytes(base_size)}) plus {images.megabytes(VENV_BUDGET)}"
+        f"{image.tag}: {layer_sizes.megabytes(size)}, "
+        f"{layer_sizes.megabytes(size - base_size - VENV_BUDGET)} over {python_base} "
+        f"({layer_sizes.megabytes(base_size)}) plus {layer_sizes.megabytes(VENV_BUDGET)}"
     )
     verdict(expected, size <= base_size + VENV_BUDGET, verdict_text)
 
@@ -46,7 +46,7 @@ def test_image_is_at_most_its_python_base_plus_the_venv_budget(
 @per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"\d{4,}\.\d MB"))
 def test_image_is_far_below_the_absolute_size_cap(image: images.Image, expected: Expected) -> None:
     size = unpacked(image.tag)
-    verdict(expected, size <= ABSOLUTE_CAP, f"{image.tag}: {images.megabytes(size)}")
+    verdict(expected, size <= ABSOLUTE_CAP, f"{image.tag}: {layer_sizes.megabytes(size)}")
 
 
 @per_image(
@@ -58,5 +58,5 @@ def test_image_is_at_most_80_mb(
     image: images.Image, expected: Expected, figures: list[str]
 ) -> None:
     size = unpacked(image.tag)
-    figures.append(f"{image.tag}: {images.megabytes(size)} unpacked")
-    verdict(expected, size <= MINIMAL_CAP, f"{image.tag}: {images.megabytes(size)}")
+    figures.append(f"{image.tag}: {layer_sizes.megabytes(size)} unpacked")
+    verdict(expected, size <= MINIMAL_CAP, f"{image.tag}: {layer_sizes.megabytes(size)}")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.image.containers import Container, remove_container, start_container
-from tools import images, platforms
+from tools import engine, platforms
 
 from .emulated import ARM64, HEALTH_TIMEOUT, STARTUP_SECONDS
 
@@ -15,14 +15,14 @@ from .emulated import ARM64, HEALTH_TIMEOUT, STARTUP_SECONDS
 def arm64() -> platforms.Built:
     """Stop the run with one clear line when emulation or the arm64 image is missing."""
     try:
-        images.require_engine()
+        engine.require_engine()
         platforms.require_emulation(ARM64, platforms.native_platform())
         built = platforms.last_built().get(ARM64)
-        if built is None or not images.image_exists(built.ref):
-            raise images.ImageToolError(
+        if built is None or not engine.image_exists(built.ref):
+            raise engine.ImageToolError(
                 f"no {ARM64} image: run `nox -s build -- --platform linux/amd64,{ARM64}`"
             )
-    except images.ImageToolError as error:
+    except engine.ImageToolError as error:
         pytest.exit(str(error), returncode=1)
     return built
 
@@ -50,9 +50,9 @@ def container(arm64: platforms.Built) -> Iterator[Container]:
 def exported(arm64: platforms.Built, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The arm64 image's filesystem (`docker export`: read from outside, nothing runs)."""
     path = tmp_path_factory.mktemp("export") / "arm64.tar"
-    container_id = images.docker("create", "--platform", ARM64, arm64.ref).strip()
+    container_id = engine.docker("create", "--platform", ARM64, arm64.ref).strip()
     try:
-        images.docker("export", "--output", str(path), container_id)
+        engine.docker("export", "--output", str(path), container_id)
     finally:
-        images.remove_container(container_id)
+        engine.remove_container(container_id)
     return path

@@ -12,7 +12,7 @@ import pytest
 
 from tests.image.containers import Container, stop, wait_for_health
 from tests.image.service import round_trip
-from tools import canaries, images, platforms
+from tools import base_images, canaries, engine, images, platforms
 from tools.project import NAME
 
 from . import elf
@@ -69,7 +69,7 @@ def canary_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     workdir = tmp_path_factory.mktemp("canary")
     netrc = canaries.plant(workdir / "context")
     tag = f"{NAME}-canary:optimized-arm64"
-    bases = images.resolve_base_images((images.OPTIMIZED,), "arm64")[1]
+    bases = base_images.resolve((images.OPTIMIZED,), "arm64")[1]
     try:
         images.build(
             images.OPTIMIZED,
@@ -82,10 +82,10 @@ def canary_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
         # The containerd store unpacks another platform's layers only for a container, and
         # `docker history` reads them there.
-        images.remove_container(images.docker("create", "--platform", ARM64, tag).strip())
+        engine.remove_container(engine.docker("create", "--platform", ARM64, tag).strip())
         yield tag
     finally:
-        images.docker("rmi", "--force", tag, check=False)
+        engine.docker("rmi", "--force", tag, check=False)
 
 
 def test_no_canary_secret_appears_in_the_image(

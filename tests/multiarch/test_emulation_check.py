@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import images, platforms
+from tools import engine, platforms
 
 
 def test_a_machine_without_arm64_emulation_gets_one_clear_line(
@@ -12,7 +12,7 @@ def test_a_machine_without_arm64_emulation_gets_one_clear_line(
 ) -> None:
     monkeypatch.setattr(platforms, "BINFMT", tmp_path)
     monkeypatch.delenv("DOCKER_HOST", raising=False)
-    with pytest.raises(images.ImageToolError) as refused:
+    with pytest.raises(engine.ImageToolError) as refused:
         platforms.require_emulation("linux/arm64", "linux/amd64")
     message = str(refused.value)
     assert "\n" not in message

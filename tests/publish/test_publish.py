@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.publish import layers
-from tools import canaries, images, publish
-from tools.images import ImageToolError
+from tools import base_images, canaries, engine, images, publish
+from tools.engine import ImageToolError
 from tools.project import NAME
 from tools.registry import Api, LocalRegistry
 
@@ -90,7 +90,7 @@ def test_the_provenance_carries_no_credential_from_the_git_remote(registry, tmp_
     commit = ["-c", "user.name=test", "-c", "user.email=test@example.invalid", "commit", "-qm", "x"]
     for command in (["add", "--all"], commit):
         subprocess.run(["git", "-C", str(context), *command], check=True)
-    bases = images.resolve_base_images((images.OPTIMIZED,))[1]
+    bases = base_images.resolve((images.OPTIMIZED,))[1]
     pushed = publish.build_and_push(
         images.OPTIMIZED, bases, f"{registry.host}/{NAME}-canary", "canary", tmp_path,
         context=context,
@@ -103,7 +103,7 @@ def test_the_provenance_carries_no_credential_from_the_git_remote(registry, tmp_
 
 
 def test_the_baseline_pushed_unsigned_fails_verification(registry, key, tmp_path) -> None:
-    bases = images.resolve_base_images((images.BASELINE,))[1]
+    bases = base_images.resolve((images.BASELINE,))[1]
     pushed = publish.build_and_push(
         images.BASELINE, bases, f"{registry.host}/{NAME}-baseline", "unsigned", tmp_path
     )
@@ -145,7 +145,7 @@ def test_a_package_added_by_hand_fails_the_sbom_check(registry, published, tmp_p
 
 
 def test_publishing_leaves_no_image_behind_in_the_engine(registry, publishes) -> None:
-    names = images.docker("image", "ls", "--format", "{{.Repository}}").split()
+    names = engine.docker("image", "ls", "--format", "{{.Repository}}").split()
     assert [n for n in names if n.startswith(registry.host)] == []
 
 

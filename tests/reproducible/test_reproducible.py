@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.fingerprints import fingerprint as tar_fingerprint
 from tests.image.contract import HOLDS, Expected, fails, per_image, verdict
-from tools import images
+from tools import base_images, images
 
 
 def fingerprint(archive: Path) -> dict[str, tuple]:
@@ -23,7 +23,7 @@ def fingerprint(archive: Path) -> dict[str, tuple]:
 def test_two_builds_without_cache_give_the_same_filesystem(
     image: images.Image, expected: Expected, tmp_path: Path
 ) -> None:
-    bases = images.built_bases()
+    bases = base_images.used()
     epoch = images.build_metadata()["SOURCE_DATE_EPOCH"]
     prints = []
     for run in (1, 2):
