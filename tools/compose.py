@@ -1,4 +1,5 @@
-"""Compose under this project's build conditions, for `nox -s compose` and its tests.
+"""Compose under this project's build conditions, for `nox -s compose` and its tests:
+``python -m tools.compose`` checks Compose and writes the override (exit 1 with one line).
 
 compose.yaml names the official bases only, so that `docker compose up --build` builds as anyone
 online would. On a machine that builds with stand-ins or behind a TLS-intercepting proxy, an
@@ -8,9 +9,10 @@ override file gives Compose what images.build gives buildx: the stand-ins as nam
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
-from tools import engine, images
+from tools import base_images, engine, images
 from tools.project import ROOT
 
 COMPOSE_FILE = ROOT / "compose.yaml"
@@ -56,3 +58,19 @@ def write_override(bases: dict[str, str], compose_file: Path = COMPOSE_FILE) -> 
     OVERRIDE.parent.mkdir(parents=True, exist_ok=True)
     OVERRIDE.write_text(json.dumps(override, indent=2) + "\n")
     return OVERRIDE
+
+
+def main() -> int:
+    try:
+        engine.require_engine()
+        print(f"Docker Compose {require_compose()}")
+        override = write_override(base_images.resolve((images.OPTIMIZED,))[1])
+    except engine.ImageToolError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"build settings for this machine: {override.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,4 +1,4 @@
-"""Adopt the project under your own name: ``nox -s rename -- NEWNAME``.
+"""Adopt the project under your own name: ``python -m tools.rename NEWNAME`` (nox -s rename).
 
 The name is said once, in pyproject.toml; the service and the tools read it from there or from
 ``__package__``. What still spells it out (imports in tests, the Dockerfiles' CMD and ENV, the

@@ -21,6 +21,16 @@ from tools.registry import Api, LocalRegistry
 pytestmark = pytest.mark.image
 
 
+@pytest.fixture(scope="module", autouse=True)
+def containerd_store() -> None:
+    """Stop the run with one line where the engine or its image store cannot publish."""
+    try:
+        engine.require_engine()
+        publish.require_containerd_store()
+    except ImageToolError as error:
+        pytest.exit(str(error), returncode=1)
+
+
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory):
     with LocalRegistry(tmp_path_factory.mktemp("registry")) as started:

@@ -1,0 +1,100 @@
+"""Build the images: ``python -m tools.build`` (nox -s build, nox -s up).
+
+    python -m tools.build                       every image, each one's size, layers and time
+    python -m tools.build --platform P1,P2      the optimized image for those platforms
+    python -m tools.build --check               only check that the engine answers, has room
+                                                and holds every image (nox -s test)
+    python -m tools.build --serve PORT          build the optimized image and run it on
+                                                127.0.0.1:PORT, its data on a named volume
+
+Exits 0 when done; 1 with one line on stderr when the engine, its disk, a base image or a
+build fails (engine.ImageToolError); 2 with its usage on bad arguments.
+"""
+
+import argparse
+import sys
+
+from tools import base_images, engine, images, layer_sizes, platforms
+from tools.project import HEALTH_PATH, ROOT
+
+
+def build_all() -> None:
+    """Every image, once, on the bases the machine has; their record and the SBOM written."""
+    version = engine.require_engine()
+    engine.require_free_space()
+    mode, bases = base_images.resolve()
+    base_images.write_used(mode, bases, version)
+    for image in images.IMAGES:
+        built = images.build(image, bases)
+        size = layer_sizes.image_size(image.tag).unpacked
+        layers = len(engine.inspect(image.tag)["RootFS"]["Layers"])
+        print(
+            f"{image.tag}: {layer_sizes.megabytes(size)} unpacked, {layers} layers, built in "
+            f"{built.seconds:.1f} s on {bases[image.runtime_base()]}"
+        )
+    images.write_sbom(images.SBOM)
+    used = ", ".join(f"{official} -> {standin}" for official, standin in bases.items())
+    print(f"Docker engine {version}; base images ({mode}): {used}")
+    print(f"SBOM of {images.OPTIMIZED.tag}: {images.SBOM.relative_to(ROOT)}")
+
+
+def build_platforms(wanted: str) -> None:
+    """The optimized image for each of ``wanted`` (comma-separated), emulated where needed."""
+    engine.require_engine()
+    for b in platforms.build_platforms(images.OPTIMIZED, platforms.parse(wanted)):
+        emulated = ", emulated" if b.emulated else ""
+        print(f"{b.platform}: {b.ref} on {b.base}, built in {b.seconds:.1f} s{emulated}")
+    print(f"{platforms.store_name()} image store")
+
+
+def check() -> None:
+    """Raise ImageToolError unless the engine answers, has room, and holds every image."""
+    engine.require_engine()
+    engine.require_free_space()
+    images.require_built(*images.IMAGES)
+
+
+def serve(port: int) -> None:
+    """Build the optimized image and run it detached on 127.0.0.1:``port``."""
+    engine.require_engine()
+    images.build(images.OPTIMIZED, base_images.resolve((images.OPTIMIZED,))[1])
+    name = images.OPTIMIZED.tag.split(":")[0]
+    engine.remove_container(name)
+    volume = f"{name}-data"
+    published = f"127.0.0.1:{port}:8000"
+    engine.docker(
+        "run", "--detach", "--name", name, "--publish", published,
+        "--volume", f"{volume}:/data", images.OPTIMIZED.tag,
+    )  # fmt: skip
+    print(
+        f"{images.OPTIMIZED.tag} runs as container {name}: http://127.0.0.1:{port}{HEALTH_PATH}; "
+        f"logs: docker logs -f {name}; stop: docker rm -f {name} (data stays in volume {volume})"
+    )
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.build", description=__doc__.split("\n")[0]
+    )
+    chosen = parser.add_mutually_exclusive_group()
+    chosen.add_argument("--platform", help="linux/amd64, linux/arm64 or both, comma-separated")
+    chosen.add_argument("--check", action="store_true", help="check the engine and the images")
+    chosen.add_argument("--serve", type=int, metavar="PORT", help="run the optimized image")
+    arguments = parser.parse_args(argv)
+    try:
+        if arguments.platform:
+            build_platforms(arguments.platform)
+        elif arguments.check:
+            check()
+        elif arguments.serve:
+            serve(arguments.serve)
+        else:
+            build_all()
+    except engine.ImageToolError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
