@@ -1,5 +1,4 @@
-# The shortlink service: uv builds a venv; the runtime ships only that venv, as a numeric
-# non-root user, no secret in any layer. Ref: README.md, "The Dockerfile, decision by decision".
+# shortlink's image. Why each line is here: README.md, "The Dockerfile, decision by decision".
 
 # Pin uv: a newer uv may resolve or install differently.
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
@@ -63,11 +62,12 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --start-interval=1s -
     CMD ["python", "-m", "shortlink.healthcheck"]
 # Build metadata last: it changes every commit and must not invalidate the layers above.
 ARG VERSION=unknown
+ARG DESCRIPTION=unknown
 ARG REVISION=unknown
 ARG CREATED=unknown
 ARG SOURCE_URL=unknown
 LABEL org.opencontainers.image.title="shortlink" \
-      org.opencontainers.image.description="A small URL-shortener API" \
+      org.opencontainers.image.description="${DESCRIPTION}" \
       org.opencontainers.image.source="${SOURCE_URL}" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.version="${VERSION}" \

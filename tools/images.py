@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from tools.engine import ImageToolError, docker, image_exists, image_id
-from tools.project import NAME, ROOT, VERSION
+from tools.project import DESCRIPTION, NAME, ROOT, VERSION
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 BUILD_DIR = ROOT / "build"
@@ -81,7 +81,8 @@ def require_built(*images: Image) -> None:
 
 
 def build_metadata(root: Path = ROOT) -> dict[str, str]:
-    """Version, revision, creation date (the last commit's) and source URL for labels."""
+    """Version, description, revision, creation date (the last commit's) and source URL, for
+    the labels."""
 
     def git(*args: str) -> str:
         done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
@@ -89,6 +90,7 @@ def build_metadata(root: Path = ROOT) -> dict[str, str]:
 
     metadata = {
         "VERSION": VERSION,
+        "DESCRIPTION": DESCRIPTION,
         "REVISION": git("rev-parse", "HEAD") or "unknown",
         "CREATED": git("log", "-1", "--format=%cI") or "unknown",
         "SOURCE_URL": without_credentials(git("remote", "get-url", "origin")) or "unknown",

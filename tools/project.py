@@ -10,6 +10,8 @@ _PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
 NAME: str = _PROJECT["name"]
 VERSION: str = _PROJECT["version"]
+# What the service is, in one sentence: the images' description label says it too.
+DESCRIPTION: str = _PROJECT["description"]
 # The import package, and the prefix of every setting the service reads (see its settings.py).
 PACKAGE = NAME.replace("-", "_")
 ENV_PREFIX = f"{PACKAGE.upper()}_"

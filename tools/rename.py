@@ -71,9 +71,32 @@ def texts() -> dict[str, str]:
     return found
 
 
+# A section a tool writes between `<!-- NAME:start -->` and `<!-- NAME:end -->` (lab/report.py).
+SECTION = re.compile(r"(<!-- ([\w-]+):start -->\n)(.*?)(<!-- \2:end -->)", re.DOTALL)
+# Put before figures measured under the old name, until the next measured run replaces them.
+NOT_YET_MEASURED = "*Not yet measured under the name {new}: these are {old}'s figures.*"
+
+
 def replace(text: str, new: str) -> str:
+    """``text`` with the project's name, package and env prefix replaced by ``new``'s; a
+    measured section (one that says "Measured by") keeps its figures and the old names in
+    them, marked as not yet measured under the new name."""
+    measured: list[str] = []
+
+    def keep(match: re.Match) -> str:
+        if "Measured by" not in match.group(3):
+            return match.group(0)
+        measured.append(match.group(3))
+        return f"{match.group(1)}\0{len(measured) - 1}\0{match.group(4)}"
+
+    text = SECTION.sub(keep, text)
     for old, renamed in ((NAME, new), (PACKAGE, new), (PACKAGE.upper(), new.upper())):
         text = text.replace(old, renamed)
+    note = NOT_YET_MEASURED.format(new=new, old=NAME)
+    for number, body in enumerate(measured):
+        if not body.startswith("*Not yet measured under the name "):
+            body = f"{note}\n\n{body}"
+        text = text.replace(f"\0{number}\0", body)
     return text
 
 
