@@ -11,7 +11,7 @@ MEASURED = (
 GENERATED = f"<!-- settings:start -->\n| `{NAME.upper()}_PORT` | 8000 |\n<!-- settings:end -->"
 
 
-def test_measured_figures_keep_the_old_name_and_say_they_are_not_yet_measured_under_the_new() -> None:
+def test_measured_figures_keep_the_old_name_and_are_marked_not_yet_measured_under_the_new() -> None:
     renamed = replace(f"# {NAME}\n\n{MEASURED}\n", "acmelinks")
     assert renamed.startswith("# acmelinks\n")
     assert NOT_YET_MEASURED.format(new="acmelinks", old=NAME) in renamed
