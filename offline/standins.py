@@ -5,6 +5,7 @@ must not build on a stand-in by mistake. The build substitutes it for the offici
 the Dockerfile's FROM line with a BuildKit named context (tools/images.py).
 """
 
+import ast
 import hashlib
 import io
 import platform
@@ -110,9 +111,24 @@ DPKG_EXCLUDES = [
 # Under a registry host that cannot exist (RFC 2606): a stand-in is never mistaken for an
 # official image, and no build can ever pull one from somewhere else.
 REGISTRY = "standin.invalid"
-# Stand-ins carry the hash of this file: a changed recipe makes them again.
+# Stand-ins carry the hash of the recipes, in their tag and a label: a changed recipe makes new
+# ones beside the old, which other clones on the same engine may still use (never removed here;
+# README, "The images", says how to remove those no longer wanted). The hash is of the code, not
+# the file: comments, docstrings and formatting change nothing.
 LABEL = "standin.recipe"
-RECIPE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
+def _recipe_hash() -> str:
+    tree = ast.parse(Path(__file__).read_text())
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            if isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()[:12]
+
+
+RECIPE = _recipe_hash()
 # Debian's name of this machine's architecture: its stand-ins keep the plain official tag.
 NATIVE_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
 # Debian architecture -> the platform triple of uv's wheel for it.
@@ -153,12 +169,7 @@ class Standin:
         return label.returncode == 0 and label.stdout.strip() == RECIPE
 
     def make(self) -> None:
-        """Make it; an older stand-in it replaces (made by us, outdated recipe) is removed."""
-        old = subprocess.run(
-            ["docker", "image", "inspect", "--format", "{{.Id}}", self.name],
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+        """Make it, under its recipe's tag; stand-ins of other recipes are left as they are."""
         recipes = {
             "python": _make_python,
             "os": _make_os,
@@ -166,8 +177,6 @@ class Standin:
             "distroless-python": _make_distroless_python,
         }
         recipes[self.kind](self)
-        if old:
-            subprocess.run(["docker", "image", "rm", old], capture_output=True)
 
 
 def standin_for(official: str, arch: str = NATIVE_ARCH) -> Standin:
@@ -175,11 +184,12 @@ def standin_for(official: str, arch: str = NATIVE_ARCH) -> Standin:
     architecture (Debian's name: amd64, arm64).
 
     An official tag names one image index for every platform; a stand-in is one platform's
-    image, so another architecture's carries its name in the tag: `...:3.13-slim-trixie-arm64`.
+    image, so another architecture's carries its name in the tag, and every stand-in its
+    recipe's hash: `...:3.13-slim-trixie-arm64-r0123456789ab`.
     """
     repository, _, tag = official.rpartition(":") if ":" in official else (official, "", "latest")
     short = repository.rsplit("/", 1)[-1]
-    suffix = "" if arch == NATIVE_ARCH else f"-{arch}"
+    suffix = ("" if arch == NATIVE_ARCH else f"-{arch}") + f"-r{RECIPE}"
     if short == "python":
         return Standin(official, f"{REGISTRY}/python:{tag}{suffix}", "python", arch)
     if short == "uv":
@@ -251,7 +261,7 @@ def _build(standin: Standin, dockerfile: str, context: Path | None = None) -> No
 def _make_python(standin: Standin) -> None:
     """Debian's Python with pip, laid out like the official image; the full variant adds the
     compilers and headers that the official one inherits from buildpack-deps."""
-    tag = standin.name.rsplit(":", 1)[1]
+    tag = standin.official.rsplit(":", 1)[1] if ":" in standin.official else "latest"
     version = re.match(r"\d+\.\d+", tag)
     version = version.group(0) if version else DEBIAN_PYTHON
     packages = [f"python{version}", "python3-pip", "ca-certificates"]
@@ -278,7 +288,7 @@ def _make_os(standin: Standin) -> None:
 def _make_uv(standin: Standin) -> None:
     """An image FROM scratch holding uv and uvx, taken from the uv wheel on PyPI for the
     stand-in's architecture."""
-    version = standin.name.rsplit(":", 1)[1].removesuffix(f"-{standin.arch}")
+    version = standin.official.rsplit(":", 1)[1]
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder)
         subprocess.run(
