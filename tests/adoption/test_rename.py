@@ -3,6 +3,7 @@ bench, startup, footprint, README tables, the journey), rename it with one comma
 everything left still lints, passes, builds and serves."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,10 @@ from tests.image import service
 from tests.image.containers import remove_container, start_container
 from tools import canaries, engine, project
 from tools.project import NAME, ROOT
+from tools.rename import SECTION
+
+# The mark tools/rename.py puts on figures measured under the old name.
+NOT_YET = "*Not yet measured under the name "
 
 NEW = "acmelinks"
 NEW_IMAGES = (f"{NEW}:optimized", f"{NEW}:minimal", f"{NEW}:baseline")
@@ -54,9 +59,35 @@ def adopted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             engine.docker("rmi", "--force", tag, check=False)
 
 
-def test_nothing_names_the_old_project_but_the_license(adopted: Path) -> None:
+def test_nothing_names_the_old_project_but_the_license_and_figures_not_yet_measured(
+    adopted: Path,
+) -> None:
     found = run("git", "grep", "--untracked", "-il", NAME, "--", ".", ":!LICENSE", cwd=adopted)
-    assert found.returncode == 1, f"still named {NAME}: {found.stdout}"
+    named = []
+    for path in found.stdout.split():
+        text = (adopted / path).read_text()
+        # Figures measured under the old name keep it, marked as such (tools/rename.py).
+        text = SECTION.sub(lambda m: "" if NOT_YET in m.group(3) else m.group(0), text)
+        named += [path] if NAME in text.lower() else []
+    assert not named, f"still named {NAME}: {named}"
+
+
+def test_every_workflow_step_runs_sessions_the_copy_has_or_is_skipped(adopted: Path) -> None:
+    """A step that runs `nox -s ...` names only sessions of the copy, unless its `if:` skips it
+    where the files it needs (`hashFiles(...)`) are gone."""
+    listed = run("nox", "--list", cwd=adopted).stdout.splitlines()
+    sessions = {line.split()[1] for line in listed if line[:2] in ("* ", "- ")}
+    workflow = (adopted / ".github/workflows/ci.yml").read_text()
+    steps = re.split(r"\n\s+- (?=if:|run:|uses:)", workflow)
+    for step in steps:
+        ran = re.search(r"run: nox -s ([\w ]+)", step)
+        if not ran:
+            continue
+        needed = re.search(r"hashFiles\('([^']+)'\)", step)
+        if needed and not list(adopted.glob(needed.group(1))):
+            continue
+        missing = set(ran.group(1).split()) - sessions
+        assert not missing, f"the workflow runs {missing}, which the copy has not: {step}"
 
 
 def test_without_the_lab_the_kernel_sessions_remain_and_no_lab_session(adopted: Path) -> None:
