@@ -90,8 +90,10 @@ def replace(text: str, new: str) -> str:
         return f"{match.group(1)}\0{len(measured) - 1}\0{match.group(4)}"
 
     text = SECTION.sub(keep, text)
-    for old, renamed in ((NAME, new), (PACKAGE, new), (PACKAGE.upper(), new.upper())):
-        text = text.replace(old, renamed)
+    # One pass, longest first: a new name that contains the old one is not renamed again.
+    names = {NAME: new, PACKAGE: new, PACKAGE.upper(): new.upper()}
+    olds = re.compile("|".join(re.escape(old) for old in sorted(names, key=len, reverse=True)))
+    text = olds.sub(lambda match: names[match.group(0)], text)
     note = NOT_YET_MEASURED.format(new=new, old=NAME)
     for number, body in enumerate(measured):
         if not body.startswith("*Not yet measured under the name "):

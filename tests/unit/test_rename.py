@@ -1,6 +1,6 @@
 """`nox -s rename`'s text rewrite, on the README's kinds of sections (no files written)."""
 
-from tools.project import NAME
+from tools.project import NAME, PACKAGE
 from tools.rename import NOT_YET_MEASURED, replace
 
 MEASURED = (
@@ -8,18 +8,20 @@ MEASURED = (
     f"Measured by `nox -s cold_builds -- --record`.\n\n| `{NAME}:optimized` | 145.6 MB |\n"
     "<!-- build-results:end -->"
 )
+# Another name than the project's, whatever a rename made it.
+NEW = f"{PACKAGE}_renamed"
 GENERATED = f"<!-- settings:start -->\n| `{NAME.upper()}_PORT` | 8000 |\n<!-- settings:end -->"
 
 
 def test_measured_figures_keep_the_old_name_and_are_marked_not_yet_measured_under_the_new() -> None:
-    renamed = replace(f"# {NAME}\n\n{MEASURED}\n", "acmelinks")
-    assert renamed.startswith("# acmelinks\n")
-    assert NOT_YET_MEASURED.format(new="acmelinks", old=NAME) in renamed
+    renamed = replace(f"# {NAME}\n\n{MEASURED}\n", NEW)
+    assert renamed.startswith(f"# {NEW}\n")
+    assert NOT_YET_MEASURED.format(new=NEW, old=NAME) in renamed
     assert f"`{NAME}:optimized` | 145.6 MB" in renamed
-    assert "acmelinks:optimized" not in renamed
+    assert f"{NEW}:optimized" not in renamed
 
 
 def test_a_second_rename_keeps_one_note_and_a_generated_section_follows_the_name() -> None:
-    twice = replace(replace(MEASURED, "acmelinks"), "acmelinks")
+    twice = replace(replace(MEASURED, NEW), NEW)
     assert twice.count("Not yet measured") == 1
-    assert replace(GENERATED, "acmelinks") == GENERATED.replace(NAME.upper(), "ACMELINKS")
+    assert replace(GENERATED, NEW) == GENERATED.replace(NAME.upper(), NEW.upper())
