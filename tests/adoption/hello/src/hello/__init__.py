@@ -1,0 +1,1 @@
+"""hello: greetings, kept in a file."""

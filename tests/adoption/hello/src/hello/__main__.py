@@ -1,0 +1,35 @@
+"""Run the service: ``python -m hello`` (or the console script)."""
+
+import logging
+import sys
+import tempfile
+
+import uvicorn
+
+from .app import create_app
+from .settings import InvalidSetting, Settings
+
+log = logging.getLogger(__package__)
+
+
+def main() -> int:
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level="INFO")
+    try:
+        settings = Settings.from_environment()
+    except InvalidSetting as error:
+        log.error("invalid settings: %s", error)
+        return 2
+    logging.getLogger().setLevel(settings.log_level.upper())
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=settings.data_dir).close()
+    except OSError as error:
+        log.error("the data folder %s is not writable: %s", settings.data_dir, error.strerror)
+        return 1
+    app = create_app(settings.data_dir)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""Shared by every test folder: the checks of a feature the service does not have.
+
+A check marked ``@pytest.mark.feature("NAME")`` proves one of the service's optional features,
+declared in the seam (tests/image/service.py). Where the seam says ``NAME = None``, the check
+does not apply to this service: it is deselected, and the run's summary lists it by name under
+"not applicable to this service". It is never skipped silently, and never fails for the lack.
+"""
+
+import pytest
+
+from tests.image import service
+
+NOT_APPLICABLE: list[str] = []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("feature")
+        if marker is not None and getattr(service, marker.args[0]) is None:
+            dropped.append(item)
+            NOT_APPLICABLE.append(f"{item.nodeid}: {marker.args[0]} = None")
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if NOT_APPLICABLE:
+        terminalreporter.section("not applicable to this service (tests/image/service.py)")
+        for line in NOT_APPLICABLE:
+            terminalreporter.write_line(line)

@@ -1,0 +1,100 @@
+"""The seam (tests/image/service.py) is complete and agrees with the service and the
+Dockerfiles: what a cloner who replaced the service learns here in seconds, with no Docker,
+instead of after a build and an AttributeError."""
+
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.image import service
+from tools import images
+from tools.project import ENV_PREFIX, PACKAGE, ROOT
+
+REQUIRED = {
+    "HEALTH_PATH": str,
+    "DATA_DIR": str,
+    "INVALID_SETTINGS": dict,
+    "UNWRITABLE_DATA": str,
+    "LOCATE_APP": str,
+}
+# Each function, with how many arguments the checks call it with.
+REQUIRED_FUNCTIONS = {"round_trip": 1, "write": 2, "stored": 2}
+OPTIONAL = {
+    "ADMIN_TOKEN": service.AdminToken,
+    "BUILD_INFO": type(service._build_info),
+    "CLOSED_ON_STOP": str,
+    "DEV_EDIT": service.DevEdit,
+}
+# What the seam may define beyond those: the types of its optional features, and helpers.
+ALSO = {"AdminToken", "DevEdit", "Callable", "dataclass", "TYPE_CHECKING"}
+SOURCES = ROOT / "src" / PACKAGE
+
+
+def source_text() -> str:
+    return "\n".join(path.read_text() for path in sorted(SOURCES.rglob("*.py")))
+
+
+@pytest.mark.parametrize(("name", "kind"), REQUIRED.items())
+def test_declares_every_required_value(name: str, kind: type) -> None:
+    value = getattr(service, name, None)
+    assert isinstance(value, kind) and value, f"service.{name}: a non-empty {kind.__name__}"
+
+
+@pytest.mark.parametrize(("name", "arguments"), REQUIRED_FUNCTIONS.items())
+def test_declares_every_required_function(name: str, arguments: int) -> None:
+    function = getattr(service, name, None)
+    assert callable(function), f"service.{name} is missing: the image checks call it"
+    assert len(inspect.signature(function).parameters) == arguments, name
+
+
+@pytest.mark.parametrize(("name", "kind"), OPTIONAL.items())
+def test_each_optional_feature_is_declared_or_none(name: str, kind: type) -> None:
+    assert hasattr(service, name), f"service.{name}: declare it, None if the service has none"
+    value = getattr(service, name)
+    assert value is None or isinstance(value, kind), f"service.{name}: None or a {kind.__name__}"
+
+
+def test_declares_nothing_the_checks_do_not_read() -> None:
+    """A misspelt name (ADMIN_TOKENS) would leave the real one undeclared."""
+    public = {name for name in vars(service) if not name.startswith("_") and name.isidentifier()}
+    known = set(REQUIRED) | set(REQUIRED_FUNCTIONS) | set(OPTIONAL) | ALSO
+    unknown = {name for name in public - known if not inspect.ismodule(getattr(service, name))}
+    assert not unknown - {"ENV_PREFIX", "PACKAGE", "annotations"}, unknown
+
+
+def test_settings_it_names_are_the_services() -> None:
+    assert service.DATA_DIR.startswith(ENV_PREFIX)
+    for setting in service.INVALID_SETTINGS.values():
+        variable, _, value = setting.partition("=")
+        assert variable.startswith(ENV_PREFIX) and value, setting
+    compile(service.LOCATE_APP, "LOCATE_APP", "exec")
+
+
+def test_every_literal_a_check_looks_for_is_in_the_service() -> None:
+    """The words the checks expect in logs and answers are the service's own."""
+    text = source_text()
+    literals = [service.HEALTH_PATH, service.UNWRITABLE_DATA]
+    if service.ADMIN_TOKEN:
+        literals += [service.ADMIN_TOKEN.unreadable, service.ADMIN_TOKEN.disabled]
+    if service.CLOSED_ON_STOP:
+        literals.append(service.CLOSED_ON_STOP)
+    missing = [literal for literal in literals if literal not in text]
+    assert not missing, f"not in {SOURCES.relative_to(ROOT)}: {missing}"
+    if service.DEV_EDIT:
+        assert (ROOT / service.DEV_EDIT.source).is_file(), service.DEV_EDIT.source
+
+
+@pytest.mark.parametrize("image", images.IMAGES[:2], ids=lambda image: image.name)
+def test_what_the_dockerfiles_run_is_in_the_service(image: images.Image) -> None:
+    """The console script the CMD names, and every `PACKAGE.module` a HEALTHCHECK or build
+    step runs, exist in src/ with a main()."""
+    dockerfile = (ROOT / image.dockerfile).read_text()
+    scripts = (ROOT / "pyproject.toml").read_text()
+    assert re.search(rf'^{PACKAGE} = "{PACKAGE}\.__main__:main"$', scripts, re.M)
+    assert f'CMD ["{PACKAGE}"]' in dockerfile
+    for module in set(re.findall(rf"\b{PACKAGE}\.(\w+)", dockerfile)):
+        path = SOURCES / f"{module}.py"
+        assert path.is_file(), f"{image.dockerfile} runs {PACKAGE}.{module}: {path} is missing"
+        assert re.search(r"^def main\(", path.read_text(), re.M), f"{path}: no main()"
