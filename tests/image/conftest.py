@@ -5,9 +5,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import testinfra
 
 from tools import images
 
+from . import toolbox
 from .containers import PREFIX, Container, remove_container, start_container
 
 
@@ -54,6 +56,42 @@ def pool() -> Iterator[ContainerPool]:
 @pytest.fixture
 def container(pool: ContainerPool, image: images.Image) -> Container:
     return pool.get(image)
+
+
+class Toolboxes:
+    """A toolbox beside each of the pool's containers (toolbox.py), its image built once."""
+
+    def __init__(self, pool: ContainerPool, bases: dict[str, str]) -> None:
+        self._pool = pool
+        self._tag = toolbox.build(bases)
+        self._attached: dict[str, str] = {}
+
+    def host(self, image: images.Image) -> testinfra.host.Host:
+        if image.tag not in self._attached:
+            self._attached[image.tag] = toolbox.attach(self._tag, self._pool.get(image))
+        return toolbox.get_host(self._attached[image.tag])
+
+    def close(self) -> None:
+        for container in self._attached.values():
+            images.remove_container(container)
+        toolbox.remove_image(self._tag)
+
+
+@pytest.fixture(scope="session")
+def toolboxes(pool: ContainerPool, bases: dict[str, str]) -> Iterator[Toolboxes]:
+    """Torn down before the pool it depends on: the toolboxes, then their image, go first."""
+    boxes = Toolboxes(pool, bases)
+    try:
+        yield boxes
+    finally:
+        boxes.close()
+
+
+@pytest.fixture
+def host(toolboxes: Toolboxes, image: images.Image) -> testinfra.host.Host:
+    """testinfra's host for the running container of ``image``: its processes and sockets, and
+    its files under toolbox.ROOT (/proc/1/root), through a toolbox beside it."""
+    return toolboxes.host(image)
 
 
 @pytest.fixture
