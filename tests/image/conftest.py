@@ -1,8 +1,7 @@
 """Fixtures for the image tests: the engine, the built images, running containers."""
 
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 import testinfra
@@ -90,7 +89,7 @@ def toolboxes(pool: ContainerPool, bases: dict[str, str]) -> Iterator[Toolboxes]
 @pytest.fixture
 def host(toolboxes: Toolboxes, image: images.Image) -> testinfra.host.Host:
     """testinfra's host for the running container of ``image``: its processes and sockets, and
-    its files under toolbox.ROOT (/proc/1/root), through a toolbox beside it."""
+    its files under toolbox.CONTAINER_ROOT (/proc/1/root), through a toolbox beside it."""
     return toolboxes.host(image)
 
 
@@ -101,25 +100,6 @@ def volume() -> Iterator[str]:
     images.docker("volume", "create", name)
     yield name
     images.docker("volume", "rm", "--force", name, check=False)
-
-
-@pytest.fixture(scope="session")
-def filesystem(tmp_path_factory: pytest.TempPathFactory) -> Callable[[images.Image], Path]:
-    """The flattened filesystem of an image (``docker export``), made once per image."""
-    exported: dict[str, Path] = {}
-
-    def export(image: images.Image) -> Path:
-        if image.tag not in exported:
-            path = tmp_path_factory.mktemp("export") / f"{image.name}.tar"
-            container_id = images.docker("create", image.tag).strip()
-            try:
-                images.docker("export", "--output", str(path), container_id)
-            finally:
-                images.remove_container(container_id)
-            exported[image.tag] = path
-        return exported[image.tag]
-
-    return export
 
 
 FIGURES: list[str] = []

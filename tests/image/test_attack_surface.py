@@ -27,7 +27,7 @@ from tools.project import ENV_PREFIX, PACKAGE
 from . import service
 from .containers import Container, python_output
 from .contract import HOLDS, HOLDS_TOO, Expected, fails, per_image, verdict
-from .toolbox import ROOT, image_files
+from .toolbox import CONTAINER_ROOT, image_files
 
 SHELLS = re.compile(r"(^|/)bin/(sh|bash|dash|ash|zsh|ksh|mksh|csh|tcsh|fish|busybox)$")
 PACKAGE_MANAGERS = re.compile(
@@ -192,7 +192,7 @@ def test_venv_interpreter_resolves_in_the_image(
     chains = {}
     for venv in venvs:
         steps = list(resolve(links, f"/{venv}/bin/python"))
-        end = host.file(ROOT + steps[-1])
+        end = host.file(CONTAINER_ROOT + steps[-1])
         ok = end.is_file and bool(end.mode & 0o111)
         chains[venv] = " -> ".join(steps) + ("" if ok else " (missing)")
     verdict(expected, all(not c.endswith("(missing)") for c in chains.values()), f"{chains}")

@@ -101,7 +101,7 @@ def test_has_no_setuid_or_setgid_files(
 # /tmp is everyone's by design, /data the app's (its volume is not read); a sticky folder
 # (/var/tmp, /run/lock) lets no one replace another's file. Files and folders only: links are
 # always 777, and device nodes give way to the container's own /dev (not read: a mount).
-def world_writable(root: str = toolbox.ROOT) -> str:
+def world_writable(root: str = toolbox.CONTAINER_ROOT) -> str:
     """The `find` expression that selects world-writable files and folders below ``root``."""
     return (
         f"\\( -path {shlex.quote(root + '/tmp')} -o -path {shlex.quote(root + '/data')} \\) -prune"

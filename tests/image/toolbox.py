@@ -25,7 +25,7 @@ from tools import images
 from .containers import PREFIX, Container
 
 # The service container's filesystem, seen from the toolbox.
-ROOT = "/proc/1/root"
+CONTAINER_ROOT = "/proc/1/root"
 # Built and removed by each test session (conftest.py, `toolboxes`), under a tag of its own:
 # sessions of other checkouts on the same engine may be using theirs.
 TOOLBOX = images.Image("toolbox", f"{PREFIX}-toolbox", "toolbox.Dockerfile")
@@ -71,7 +71,7 @@ def find(
     fields: str = "",
     *,
     volumes: tuple[str, ...] = (),
-    root: str = ROOT,
+    root: str = CONTAINER_ROOT,
 ) -> list[str]:
     """What `find / -xdev EXPRESSION -printf '%p FIELDS'` prints in the container, sorted, each
     path relative to / as `docker export` names it (bin/sh).
