@@ -54,11 +54,14 @@ def test_image_runs_the_code_of_this_checkout(
     sources = sorted((ROOT / "src" / PACKAGE).glob("*.py"))
     # Resolved by the image's Python: under /proc/1/root a link would resolve in the toolbox.
     resolved = python_output(image, container, f"import os; print(os.path.realpath({code!r}))")
-    stale = []
-    for path in sources:
-        inside = host.file(f"{CONTAINER_ROOT}{resolved.strip()}/{path.name}")
-        if not inside.is_file or inside.content != path.read_bytes():
-            stale.append(path.name)
+    folder = host.file(f"{CONTAINER_ROOT}{resolved.strip()}")
+    inside = set(folder.listdir()) if folder.is_directory else set()
+    stale = [
+        path.name
+        for path in sources
+        if path.name not in inside
+        or host.file(f"{folder.path}/{path.name}").content != path.read_bytes()
+    ]
     verdict(expected, bool(sources) and not stale, f"differs from the checkout: {stale}")
 
 
