@@ -1,13 +1,14 @@
 """Fixtures for the image tests: the engine, the built images, running containers."""
 
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
+import testinfra
 
 from tools import base_images, engine, images
 
+from . import toolbox
 from .containers import PREFIX, Container, remove_container, start_container
 
 
@@ -56,6 +57,42 @@ def container(pool: ContainerPool, image: images.Image) -> Container:
     return pool.get(image)
 
 
+class Toolboxes:
+    """A toolbox beside each of the pool's containers (toolbox.py), its image built once."""
+
+    def __init__(self, pool: ContainerPool, bases: dict[str, str]) -> None:
+        self._pool = pool
+        self._tag = toolbox.build(bases)
+        self._attached: dict[str, str] = {}
+
+    def host(self, image: images.Image) -> testinfra.host.Host:
+        if image.tag not in self._attached:
+            self._attached[image.tag] = toolbox.attach(self._tag, self._pool.get(image))
+        return toolbox.get_host(self._attached[image.tag])
+
+    def close(self) -> None:
+        for container in self._attached.values():
+            engine.remove_container(container)
+        toolbox.remove_image(self._tag)
+
+
+@pytest.fixture(scope="session")
+def toolboxes(pool: ContainerPool, bases: dict[str, str]) -> Iterator[Toolboxes]:
+    """Torn down before the pool it depends on: the toolboxes, then their image, go first."""
+    boxes = Toolboxes(pool, bases)
+    try:
+        yield boxes
+    finally:
+        boxes.close()
+
+
+@pytest.fixture
+def host(toolboxes: Toolboxes, image: images.Image) -> testinfra.host.Host:
+    """testinfra's host for the running container of ``image``: its processes and sockets, and
+    its files under toolbox.CONTAINER_ROOT (/proc/1/root), through a toolbox beside it."""
+    return toolboxes.host(image)
+
+
 @pytest.fixture
 def volume() -> Iterator[str]:
     """A named volume for /data, removed afterwards."""
@@ -63,25 +100,6 @@ def volume() -> Iterator[str]:
     engine.docker("volume", "create", name)
     yield name
     engine.docker("volume", "rm", "--force", name, check=False)
-
-
-@pytest.fixture(scope="session")
-def filesystem(tmp_path_factory: pytest.TempPathFactory) -> Callable[[images.Image], Path]:
-    """The flattened filesystem of an image (``docker export``), made once per image."""
-    exported: dict[str, Path] = {}
-
-    def export(image: images.Image) -> Path:
-        if image.tag not in exported:
-            path = tmp_path_factory.mktemp("export") / f"{image.name}.tar"
-            container_id = engine.docker("create", image.tag).strip()
-            try:
-                engine.docker("export", "--output", str(path), container_id)
-            finally:
-                engine.remove_container(container_id)
-            exported[image.tag] = path
-        return exported[image.tag]
-
-    return export
 
 
 FIGURES: list[str] = []

@@ -3,12 +3,9 @@
 import http.client
 import json
 import subprocess
-import tarfile
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 import testinfra
@@ -121,14 +118,9 @@ def remove_container(container: Container) -> None:
     harness.remove_container(container.id)
 
 
-def members(archive: Path) -> Iterator[tarfile.TarInfo]:
-    with tarfile.open(archive) as tar:
-        yield from tar
-
-
 # How each image's own Python is started, in exec form: testinfra's docker backend wraps every
-# command in `/bin/sh -c`, which a shell-less image has not; `docker exec` with an argv runs the
-# program itself.
+# command in `/bin/sh -c`, which a shell-less image has not, and the toolbox beside it
+# (toolbox.py) cannot run the image's interpreter; `docker exec` with an argv runs it itself.
 PYTHON_COMMAND = {
     "optimized": ("python",),
     "minimal": ("python",),
@@ -149,20 +141,3 @@ def python_output(image: images.Image, container: Container, code: str) -> str:
     done = python_in(image, container, code)
     assert done.returncode == 0, f"{image.tag}'s Python failed: {done.stderr[-2000:]}"
     return done.stdout
-
-
-def process_uids(container: Container) -> list[int]:
-    """The uids of the container's processes, read from the host with `docker top`."""
-    table = engine.docker("top", container.id, "-eo", "pid,uid").splitlines()
-    return sorted({int(line.split()[1]) for line in table[1:] if line.strip()})
-
-
-def read_files(archive: Path, paths: set[str]) -> dict[str, bytes]:
-    """The contents of ``paths`` (absolute) in an exported filesystem, where they are files."""
-    wanted = {path.lstrip("/") for path in paths}
-    found = {}
-    with tarfile.open(archive) as tar:
-        for member in tar:
-            if member.name in wanted and member.isfile():
-                found["/" + member.name] = tar.extractfile(member).read()
-    return found

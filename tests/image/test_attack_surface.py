@@ -3,8 +3,9 @@ runtime without them must still have: every standard-library module the service 
 the interpreter its venv points to.
 
 The minimal image holds each; the optimized image, on a slim Debian base, is a negative control
-of the first three as the baseline is. Everything is read from outside: the exported filesystem,
-and the image's own Python run by `docker exec` in exec form, since there may be no shell.
+of the first three as the baseline is. Files are read with testinfra, from a toolbox beside the
+running container (toolbox.py: the container's files at /proc/1/root); imports are tried by the
+image's own Python, run by `docker exec` in exec form, since there may be no shell.
 """
 
 import json
@@ -13,19 +14,20 @@ import re
 import socket
 import subprocess
 import sys
-import tarfile
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path, PurePosixPath
+from collections.abc import Iterator
+from pathlib import PurePosixPath
 
 import pytest
+import testinfra
 
 from tools import images
 from tools.project import ENV_PREFIX, PACKAGE
 
 from . import service
-from .containers import Container, members, python_output
+from .containers import Container, python_output
 from .contract import HOLDS, HOLDS_TOO, Expected, fails, per_image, verdict
+from .toolbox import CONTAINER_ROOT, image_files
 
 SHELLS = re.compile(r"(^|/)bin/(sh|bash|dash|ash|zsh|ksh|mksh|csh|tcsh|fish|busybox)$")
 PACKAGE_MANAGERS = re.compile(
@@ -34,9 +36,9 @@ PACKAGE_MANAGERS = re.compile(
 PIP = re.compile(r"(^|/)bin/pip[\d.]*$|(site|dist)-packages/pip/__init__\.py$|(^|/)pip-[^/]*\.whl$")
 
 
-def listed(archive: Path, pattern: re.Pattern) -> list[str]:
-    """Paths matching ``pattern`` that are files or links (a link named sh is a shell too)."""
-    return sorted(m.name for m in members(archive) if not m.isdir() and pattern.search(m.name))
+def listed(host: testinfra.host.Host, image: images.Image, pattern: re.Pattern) -> list[str]:
+    """Paths matching ``pattern`` that are not folders (a link named sh is a shell too)."""
+    return [path for path in image_files(host, image, "! -type d") if pattern.search(path)]
 
 
 @per_image(
@@ -44,10 +46,8 @@ def listed(archive: Path, pattern: re.Pattern) -> list[str]:
     minimal=HOLDS,
     baseline=fails(r"shells \[.*bin/(ba|da)?sh'"),
 )
-def test_has_no_shell(
-    image: images.Image, expected: Expected, filesystem: Callable[[images.Image], Path]
-) -> None:
-    found = listed(filesystem(image), SHELLS)
+def test_has_no_shell(image: images.Image, expected: Expected, host: testinfra.host.Host) -> None:
+    found = listed(host, image, SHELLS)
     verdict(expected, not found, f"shells {found}")
 
 
@@ -57,9 +57,9 @@ def test_has_no_shell(
     baseline=fails(r"package managers \[.*bin/(dpkg|apt)"),
 )
 def test_has_no_package_manager(
-    image: images.Image, expected: Expected, filesystem: Callable[[images.Image], Path]
+    image: images.Image, expected: Expected, host: testinfra.host.Host
 ) -> None:
-    found = listed(filesystem(image), PACKAGE_MANAGERS)
+    found = listed(host, image, PACKAGE_MANAGERS)
     verdict(expected, not found, f"package managers {found}")
 
 
@@ -69,9 +69,9 @@ def test_has_no_package_manager(
     baseline=fails(r"pip \[.*pip"),
 )
 def test_has_no_pip_anywhere(
-    image: images.Image, expected: Expected, filesystem: Callable[[images.Image], Path]
+    image: images.Image, expected: Expected, host: testinfra.host.Host
 ) -> None:
-    found = listed(filesystem(image), PIP)
+    found = listed(host, image, PIP)
     verdict(expected, not found, f"pip {found}")
 
 
@@ -161,8 +161,10 @@ def test_every_stdlib_module_the_service_imports_loads(
     verdict(expected, not failed, f"{len(names)} modules imported, failed: {failed}")
 
 
-def resolve(links: dict[str, tarfile.TarInfo], path: str) -> Iterator[str]:
-    """Follow ``path`` through the links of an exported filesystem; yield each step."""
+def resolve(links: dict[str, str], path: str) -> Iterator[str]:
+    """Follow ``path`` through the image's links (path -> target, both as `find` prints them);
+    yield each step. Not `realpath` in the toolbox: under /proc/1/root an absolute target would
+    resolve in the toolbox's own root."""
     current = PurePosixPath(path)
     for _ in range(40):
         yield str(current)
@@ -170,10 +172,9 @@ def resolve(links: dict[str, tarfile.TarInfo], path: str) -> Iterator[str]:
         parts = current.parts[1:]
         for depth in range(1, len(parts) + 1):
             prefix = "/".join(parts[:depth])
-            member = links.get(prefix)
-            if member is not None and member.issym():
+            if prefix in links:
                 base = PurePosixPath("/" + prefix).parent
-                target = PurePosixPath(member.linkname)
+                target = PurePosixPath(links[prefix])
                 target = target if target.is_absolute() else base / target
                 current = PurePosixPath(os.path.normpath(target.joinpath(*parts[depth:])))
                 break
@@ -183,16 +184,15 @@ def resolve(links: dict[str, tarfile.TarInfo], path: str) -> Iterator[str]:
 
 @per_image(optimized=HOLDS, minimal=HOLDS, baseline=HOLDS_TOO)
 def test_venv_interpreter_resolves_in_the_image(
-    image: images.Image, expected: Expected, filesystem: Callable[[images.Image], Path]
+    image: images.Image, expected: Expected, host: testinfra.host.Host
 ) -> None:
-    archive = filesystem(image)
-    entries = {m.name.rstrip("/"): m for m in members(archive)}
-    venvs = sorted(name.rsplit("/", 1)[0] for name in entries if name.endswith("/pyvenv.cfg"))
+    venvs = [path.rsplit("/", 1)[0] for path in image_files(host, image, "-name pyvenv.cfg")]
     assert venvs, f"no virtual environment (pyvenv.cfg) found in {image.tag}"
+    links = dict(line.split("\t", 1) for line in image_files(host, image, "-type l", "\\t%l"))
     chains = {}
     for venv in venvs:
-        steps = list(resolve(entries, f"/{venv}/bin/python"))
-        end = entries.get(steps[-1].lstrip("/"))
-        ok = end is not None and end.isfile() and bool(end.mode & 0o111)
+        steps = list(resolve(links, f"/{venv}/bin/python"))
+        end = host.file(CONTAINER_ROOT + steps[-1])
+        ok = end.is_file and bool(end.mode & 0o111)
         chains[venv] = " -> ".join(steps) + ("" if ok else " (missing)")
     verdict(expected, all(not c.endswith("(missing)") for c in chains.values()), f"{chains}")

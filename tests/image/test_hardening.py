@@ -3,23 +3,22 @@
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
-import tarfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import testinfra
 
 from tools import engine, images
 from tools.project import NAME, ROOT
 
-from . import service
+from . import service, toolbox
 from .containers import (
     Container,
-    members,
     python_output,
     remove_container,
     start_container,
@@ -29,6 +28,7 @@ from .containers import (
 )
 from .contract import HOLDS, HOLDS_TOO, Expected, fails, per_image, verdict
 from .test_runtime import STOP_TIMEOUT
+from .toolbox import find, image_files
 
 LOCKED_DOWN = (
     "--read-only",
@@ -92,22 +92,21 @@ def test_runs_as_an_arbitrary_uid_in_group_0_and_writes_data(
 
 @per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"setuid/setgid: \[.*bin/su"))
 def test_has_no_setuid_or_setgid_files(
-    image: images.Image, expected: Expected, filesystem: Callable[[images.Image], Path]
+    image: images.Image, expected: Expected, host: testinfra.host.Host
 ) -> None:
-    privileged = [m.name for m in members(filesystem(image)) if m.isfile() and m.mode & 0o6000]
+    privileged = image_files(host, image, "-type f -perm /6000")
     verdict(expected, not privileged, f"setuid/setgid: {privileged}")
 
 
-# /tmp is everyone's by design, /data the app's; a sticky folder (/var/tmp, /run/lock) lets no
-# one replace another's file. Files and folders only: links are always 777, and device nodes
-# (/dev/null... in an image made by `docker import`) give way to the container's own /dev.
-WRITABLE_BY_DESIGN = re.compile(r"^(tmp|data)(/|$)")
-
-
-def world_writable(member: tarfile.TarInfo) -> bool:
-    if not (member.isfile() or member.isdir()) or WRITABLE_BY_DESIGN.match(member.name):
-        return False
-    return bool(member.mode & 0o002) and not (member.isdir() and member.mode & 0o1000)
+# /tmp is everyone's by design, /data the app's (its volume is not read); a sticky folder
+# (/var/tmp, /run/lock) lets no one replace another's file. Files and folders only: links are
+# always 777, and device nodes give way to the container's own /dev (not read: a mount).
+def world_writable(root: str = toolbox.CONTAINER_ROOT) -> str:
+    """The `find` expression that selects world-writable files and folders below ``root``."""
+    return (
+        f"\\( -path {shlex.quote(root + '/tmp')} -o -path {shlex.quote(root + '/data')} \\) -prune"
+        " -o \\( -type f -o -type d ! -perm -1000 \\) -perm -0002"
+    )
 
 
 # The baseline's files come from apt, `COPY` and one-threaded poetry with the usual 022 umask:
@@ -116,28 +115,37 @@ def world_writable(member: tarfile.TarInfo) -> bool:
 # failed (uv's .venv/.lock, mode 666, until its Dockerfile removed the bit).
 @per_image(optimized=HOLDS, minimal=HOLDS, baseline=HOLDS_TOO)
 def test_has_no_world_writable_file_outside_tmp_and_data(
-    image: images.Image, expected: Expected, filesystem: Callable[[images.Image], Path]
+    image: images.Image, expected: Expected, host: testinfra.host.Host
 ) -> None:
-    writable = [m.name for m in members(filesystem(image)) if world_writable(m)]
+    writable = find(host, world_writable())
     verdict(expected, not writable, f"world-writable: {writable[:10]}")
 
 
-def test_world_writable_flags_a_mode_666_file_and_nothing_writable_by_design() -> None:
-    """The check's own negative control, since the baseline gives none: the optimized image's
-    former `.venv/.lock` is flagged; /tmp, /data, sticky folders and links are not."""
-
-    def member(name: str, mode: int, kind: bytes = tarfile.REGTYPE) -> tarfile.TarInfo:
-        info = tarfile.TarInfo(name)
-        info.mode, info.type = mode, kind
-        return info
-
-    assert world_writable(member("app/.venv/.lock", 0o666))
-    assert world_writable(member("app/shared", 0o777, tarfile.DIRTYPE))
-    assert not world_writable(member("app/.venv/.lock", 0o644))
-    assert not world_writable(member("tmp/scratch", 0o666))
-    assert not world_writable(member("data", 0o777, tarfile.DIRTYPE))
-    assert not world_writable(member("var/tmp", 0o1777, tarfile.DIRTYPE))
-    assert not world_writable(member("usr/bin/python3", 0o777, tarfile.SYMTYPE))
+def test_world_writable_flags_a_mode_666_file_and_nothing_writable_by_design(
+    tmp_path: Path,
+) -> None:
+    """The check's own negative control, since the baseline gives none: the same `find`, run
+    here (testinfra's local backend) on a planted tree, flags the optimized image's former
+    `.venv/.lock` and a 777 folder; not /tmp, /data, sticky folders, links or a 644 file."""
+    planted = {
+        "app/.venv/.lock": 0o666,
+        "app/shared/": 0o777,
+        "app/.venv/pyvenv.cfg": 0o644,
+        "tmp/scratch": 0o666,
+        "data/": 0o777,
+        "data/shortlink.sqlite3": 0o666,
+        "var/tmp/": 0o1777,
+    }
+    for name, mode in planted.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir() if name.endswith("/") else path.touch()
+        path.chmod(mode)
+    (tmp_path / "usr/bin").mkdir(parents=True)
+    (tmp_path / "usr/bin/python3").symlink_to("python3.13")
+    local = testinfra.get_host("local://")
+    found = find(local, world_writable(str(tmp_path)), root=str(tmp_path))
+    assert found == ["app/.venv/.lock", "app/shared"]
 
 
 @per_image(
@@ -191,17 +199,17 @@ def test_sigterm_during_writes_exits_0_within_2_seconds_and_keeps_every_201(
     optimized=HOLDS, minimal=HOLDS, baseline=fails(r"caches \['(root/\.cache|var/lib/apt/lists)/")
 )
 def test_has_no_package_caches(
-    image: images.Image, expected: Expected, filesystem: Callable[[images.Image], Path]
+    image: images.Image, expected: Expected, host: testinfra.host.Host
 ) -> None:
-    caches = [m.name for m in members(filesystem(image)) if PACKAGE_CACHES.match(m.name)]
+    caches = [path for path in image_files(host, image) if PACKAGE_CACHES.match(path)]
     verdict(expected, not caches, f"caches {caches[:5]}")
 
 
 @per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"tools \[.*bin/poetry"))
 def test_has_no_build_tools(
-    image: images.Image, expected: Expected, filesystem: Callable[[images.Image], Path]
+    image: images.Image, expected: Expected, host: testinfra.host.Host
 ) -> None:
-    tools = [m.name for m in members(filesystem(image)) if BUILD_TOOLS.search(m.name)]
+    tools = [path for path in image_files(host, image) if BUILD_TOOLS.search(path)]
     verdict(expected, not tools, f"tools {tools[:5]}")
 
 

@@ -1,14 +1,15 @@
 """What each image is when it runs: its user, its health, its stop, what it may write.
 
-None of these checks needs a shell in the image (the minimal image has none): they ask the
-image's own Python through `docker exec` in exec form, read the exported filesystem, the
-processes (`docker top`), the configuration (`docker inspect`) and the service over HTTP.
+None of these checks needs a shell in the image (the minimal image has none): its files,
+processes and sockets are read with testinfra from a toolbox beside the running container
+(toolbox.py); what only the image's own Python can answer is asked through `docker exec` in exec
+form; the configuration (`docker inspect`), the stop and the service over HTTP from outside.
 """
 
 import json
 import re
-from collections.abc import Callable
-from pathlib import Path
+
+import testinfra
 
 from tools import engine, images
 from tools.project import PACKAGE, ROOT
@@ -16,16 +17,15 @@ from tools.project import PACKAGE, ROOT
 from . import service
 from .containers import (
     Container,
-    process_uids,
     python_in,
     python_output,
-    read_files,
     remove_container,
     start_container,
     stop,
     wait_for_health,
 )
 from .contract import HOLDS, HOLDS_TOO, Expected, fails, per_image, verdict
+from .toolbox import CONTAINER_ROOT, service_processes
 
 # Short, so the baseline's SIGKILL comes quickly; the optimized image stops well within it.
 STOP_TIMEOUT = 3
@@ -48,30 +48,43 @@ def test_image_runs_the_code_of_this_checkout(
     image: images.Image,
     container: Container,
     expected: Expected,
-    filesystem: Callable[[images.Image], Path],
+    host: testinfra.host.Host,
 ) -> None:
     code = locate_app(image, container)["code"]
     sources = sorted((ROOT / "src" / PACKAGE).glob("*.py"))
-    # Read from the exported filesystem, through the links the image's path may contain.
-    resolved = Path(
-        python_output(image, container, f"import os; print(os.path.realpath({code!r}))").strip()
-    )
-    inside = read_files(filesystem(image), {f"{resolved}/{path.name}" for path in sources})
+    # Resolved by the image's Python: under /proc/1/root a link would resolve in the toolbox.
+    resolved = python_output(image, container, f"import os; print(os.path.realpath({code!r}))")
+    folder = host.file(f"{CONTAINER_ROOT}{resolved.strip()}")
+    inside = set(folder.listdir()) if folder.is_directory else set()
     stale = [
-        path.name for path in sources if inside.get(f"{resolved}/{path.name}") != path.read_bytes()
+        path.name
+        for path in sources
+        if path.name not in inside
+        or host.file(f"{folder.path}/{path.name}").content != path.read_bytes()
     ]
     verdict(expected, bool(sources) and not stale, f"differs from the checkout: {stale}")
 
 
 @per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"uids of its processes: \[0\]"))
 def test_runs_as_a_non_root_numeric_uid(
-    image: images.Image, container: Container, expected: Expected
+    image: images.Image, host: testinfra.host.Host, expected: Expected
 ) -> None:
     configured = engine.inspect(image.tag)["Config"]["User"]
     numeric = re.fullmatch(r"(\d+)(:\d+)?", configured)
-    uids = process_uids(container)
+    uids = sorted({process.euid for process in service_processes(host)})
     holds = bool(numeric) and int(numeric.group(1)) != 0 and bool(uids) and 0 not in uids
     verdict(expected, holds, f"Config.User={configured!r}, uids of its processes: {uids}")
+
+
+@per_image(optimized=HOLDS, minimal=HOLDS, baseline=HOLDS_TOO)
+def test_listens_on_its_exposed_port_and_no_other(
+    image: images.Image, host: testinfra.host.Host, expected: Expected
+) -> None:
+    exposed = sorted(engine.inspect(image.tag)["Config"].get("ExposedPorts") or {})
+    listening = sorted(host.socket.get_listening_sockets())
+    wanted = [f"tcp://0.0.0.0:{port.split('/')[0]}" for port in exposed if port.endswith("/tcp")]
+    holds = bool(wanted) and all(host.socket(s).is_listening for s in wanted)
+    verdict(expected, holds and listening == wanted, f"exposed {exposed}, listening {listening}")
 
 
 @per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"writable: code True"))
