@@ -1,6 +1,5 @@
 """`docker compose up --wait`: the production shape, locked down, healthy, its data on a volume."""
 
-import importlib
 import json
 import re
 import tomllib
@@ -13,12 +12,11 @@ import pytest
 from tests.image import service
 from tests.image.containers import Container, wait_for_health
 from tools import compose, engine, images
-from tools.project import PACKAGE, ROOT
+from tools.project import ROOT
 
 from .stack import Stack, numeric_non_root
 
 TOKEN = "compose-test-admin-token"
-GRACEFUL_SHUTDOWN_SECONDS = importlib.import_module(f"{PACKAGE}.__main__").GRACEFUL_SHUTDOWN_SECONDS
 
 
 @pytest.fixture(scope="module")
@@ -99,17 +97,24 @@ def test_runs_locked_down_as_the_compose_file_says(stack: Stack, app: Container)
     assert config["User"] == image["Config"]["User"]
     assert config["Healthcheck"] == image["Config"]["Healthcheck"]
     assert host["RestartPolicy"]["Name"] == "unless-stopped"
-    assert GRACEFUL_SHUTDOWN_SECONDS < config["StopTimeout"] <= GRACEFUL_SHUTDOWN_SECONDS + 5
+    assert (
+        service.GRACEFUL_SHUTDOWN_SECONDS
+        < config["StopTimeout"]
+        <= service.GRACEFUL_SHUTDOWN_SECONDS + 5
+    )
     mounts = {mount["Destination"]: mount for mount in running["Mounts"]}
     assert mounts["/data"]["Type"] == "volume"
-    assert mounts[service.TOKEN_PATH]["Type"] == "bind"
-    assert mounts[service.TOKEN_PATH]["RW"] is False
 
 
-def test_delete_needs_the_token_from_the_secret_file(app: Container) -> None:
-    assert service.admin_token_accepted(app, TOKEN)
-    assert service.admin_token_required(app)
-    assert not service.admin_token_accepted(app, "not-the-token")
+@pytest.mark.feature("ADMIN_TOKEN")
+def test_the_admin_token_comes_from_a_read_only_secret_file(stack: Stack, app: Container) -> None:
+    token = service.ADMIN_TOKEN
+    mounts = {mount["Destination"]: mount for mount in stack.inspect(app)["Mounts"]}
+    assert mounts[token.path]["Type"] == "bind"
+    assert mounts[token.path]["RW"] is False
+    assert token.accepted(app, TOKEN)
+    assert token.required(app)
+    assert not token.accepted(app, "not-the-token")
 
 
 def test_links_survive_down_and_up_and_go_with_down_volumes(own_stack: Stack) -> None:

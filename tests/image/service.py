@@ -11,7 +11,8 @@ Required of every service:
 - ``DATA_DIR``, ``INVALID_SETTINGS``, ``UNWRITABLE_DATA``: the setting naming the data folder,
   settings the service must refuse at start (exit 2, one ERROR line naming the variable), and
   the words of its one ERROR line when the data folder is not writable (exit 1);
-- ``LOCATE_APP``: Python run in the image that prints where its code, venv and data folder are.
+- ``LOCATE_APP``: Python run in the image that prints where its code, venv and data folder are;
+- ``GRACEFUL_SHUTDOWN_SECONDS``: the longest it takes to end in-flight requests on SIGTERM.
 
 Optional features, each ``None`` when the service has none: the checks that prove one are then
 reported as not applicable to this service, by name, in the run's summary (tests/conftest.py),
@@ -22,6 +23,7 @@ and never run.
 - ``DEV_EDIT``: an edit of the sources whose effect the dev loop then serves (compose).
 """
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -49,6 +51,11 @@ LOCATE_APP = (
     f"print(json.dumps({{'code': {PACKAGE}.__path__[0], 'venv': sys.prefix, "
     f"'data': str(Settings().data_dir.resolve())}}))"
 )
+
+# compose.yaml's stop_grace_period must leave it this long.
+GRACEFUL_SHUTDOWN_SECONDS: int = importlib.import_module(
+    f"{PACKAGE}.__main__"
+).GRACEFUL_SHUTDOWN_SECONDS
 
 
 def write(container: "Container", n: int) -> str | None:

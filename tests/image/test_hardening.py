@@ -322,23 +322,25 @@ def unreadable_token(tmp_path: Path) -> Path:
     return token
 
 
+@pytest.mark.feature("ADMIN_TOKEN")
 @per_image(
     optimized=HOLDS, minimal=HOLDS, baseline=fails(r"started, and the unreadable token was read")
 )
-def test_an_unreadable_token_file_fails_fast_with_one_line(
+def test_an_unreadable_admin_token_file_fails_fast_with_one_line(
     image: images.Image, expected: Expected, unreadable_token: Path
 ) -> None:
-    mount = f"type=bind,src={unreadable_token},dst={service.TOKEN_PATH},readonly"
+    token = service.ADMIN_TOKEN
+    mount = f"type=bind,src={unreadable_token},dst={token.path},readonly"
     container, observed = try_start(image.tag, "--mount", mount)
     if container is not None:
         try:
-            read = service.admin_token_accepted(container, "not-readable-by-the-app")
+            read = token.accepted(container, "not-readable-by-the-app")
         finally:
             remove_container(container)
         evidence = "started, and the unreadable token was read" if read else "started"
         verdict(expected, False, f"{evidence} (the file is mode 000: only root reads it)")
         return
-    holds = "exited with code 1" in observed and service.UNREADABLE_TOKEN in observed
+    holds = "exited with code 1" in observed and token.unreadable in observed
     errors = [line for line in observed.splitlines() if " ERROR " in line]
     verdict(expected, holds and len(errors) == 1 and "Traceback" not in observed, observed)
 
@@ -391,10 +393,12 @@ def test_an_invalid_setting_fails_fast_with_one_line(
     verdict(expected, holds, observed)
 
 
+@pytest.mark.feature("ADMIN_TOKEN")
 @per_image(optimized=HOLDS, minimal=HOLDS, baseline=HOLDS_TOO)
-def test_without_a_token_file_deletion_is_disabled_and_the_service_runs(
+def test_without_an_admin_token_file_its_feature_is_off_and_the_service_runs(
     container: Container, expected: Expected
 ) -> None:
-    disabled = service.deletion_disabled(container)
-    said_once = container.logs().count("deletion disabled") == 1
-    verdict(expected, disabled and said_once, f"disabled {disabled}, said once {said_once}")
+    token = service.ADMIN_TOKEN
+    off = token.off(container)
+    said_once = container.logs().count(token.disabled) == 1
+    verdict(expected, off and said_once, f"off {off}, {token.disabled!r} said once {said_once}")

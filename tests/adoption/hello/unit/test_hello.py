@@ -15,7 +15,7 @@ def test_a_greeting_is_stored_and_survives_a_restart(tmp_path: Path) -> None:
         assert created.status_code == 201
     with TestClient(create_app(tmp_path)) as client:
         answer = client.get(f"/greetings/{created.json()['id']}")
-        assert answer.json() == {"greeting": "hello, Ada"}
+        assert answer.json() == {"greeting": "Hello, Ada"}
         assert client.get("/greetings/99").status_code == 404
 
 

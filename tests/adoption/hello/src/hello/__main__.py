@@ -10,6 +10,8 @@ from .app import create_app
 from .settings import InvalidSetting, Settings
 
 log = logging.getLogger(__package__)
+# In-flight requests end within this many seconds of SIGTERM.
+GRACEFUL_SHUTDOWN_SECONDS = 5
 
 
 def main() -> int:
@@ -27,7 +29,14 @@ def main() -> int:
         log.error("the data folder %s is not writable: %s", settings.data_dir, error.strerror)
         return 1
     app = create_app(settings.data_dir)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
     return 0
 
 

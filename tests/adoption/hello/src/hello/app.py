@@ -50,6 +50,6 @@ def create_app(data_dir: Path) -> FastAPI:
     def greeting(number: int) -> dict[str, str]:
         if not 1 <= number <= len(greetings.names):
             raise HTTPException(404, "no such greeting")
-        return {"greeting": f"hello, {greetings.names[number - 1]}"}
+        return {"greeting": f"Hello, {greetings.names[number - 1]}"}
 
     return app

@@ -1,0 +1,89 @@
+"""The seam for hello, which the adoption test puts in place of tests/image/service.py: what a
+cloner writes for their own service. Its required part is the same as shortlink's; of the
+optional features it has only DEV_EDIT."""
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from tools.project import ENV_PREFIX, HEALTH_PATH, PACKAGE
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .containers import Container
+
+__all__ = ["HEALTH_PATH"]  # re-exported: the checks read the health path here too
+
+DATA_DIR = f"{ENV_PREFIX}DATA_DIR"
+INVALID_SETTINGS = {
+    "port": f"{ENV_PREFIX}PORT=eighty",
+    "log-level": f"{ENV_PREFIX}LOG_LEVEL=chatty",
+}
+UNWRITABLE_DATA = "is not writable"
+LOCATE_APP = (
+    f"import json, sys, {PACKAGE}; from {PACKAGE}.settings import Settings; "
+    f"print(json.dumps({{'code': {PACKAGE}.__path__[0], 'venv': sys.prefix, "
+    f"'data': str(Settings.from_environment().data_dir.resolve())}}))"
+)
+_MAIN = importlib.import_module(f"{PACKAGE}.__main__")
+GRACEFUL_SHUTDOWN_SECONDS: int = _MAIN.GRACEFUL_SHUTDOWN_SECONDS
+
+
+def write(container: "Container", n: int) -> str | None:
+    """Store a greeting; its number once the service acknowledged it, else None."""
+    answer = container.request("POST", "/greetings", {"name": f"guest {n}"})
+    return str(answer.json()["id"]) if answer.status == 201 else None
+
+
+def stored(container: "Container", key: str) -> bool:
+    return container.request("GET", f"/greetings/{key}").status == 200
+
+
+def round_trip(container: "Container") -> str:
+    """Greet, then read the greeting back; '' when it worked, else what happened."""
+    created = container.request("POST", "/greetings", {"name": "round trip"})
+    if created.status != 201:
+        return f"POST /greetings answered {created.status}"
+    answer = container.request("GET", f"/greetings/{created.json()['id']}")
+    if answer.status != 200 or answer.json() != {"greeting": "Hello, round trip"}:
+        return f"GET /greetings/<id> answered {answer.status}: {answer.body[:200]!r}"
+    return ""
+
+
+@dataclass(frozen=True)
+class AdminToken:
+    path: str
+    unreadable: str
+    disabled: str
+    accepted: Callable[["Container", str], bool]
+    required: Callable[["Container"], bool]
+    off: Callable[["Container"], bool]
+
+
+ADMIN_TOKEN: AdminToken | None = None
+BUILD_INFO: Callable[["Container"], dict[str, str]] | None = None
+CLOSED_ON_STOP: str | None = None
+
+
+@dataclass(frozen=True)
+class DevEdit:
+    source: str
+    edit: Callable[["Path", str], None]
+    serves: Callable[["Container", str], bool]
+
+
+def _edit_health(root: "Path", marker: str) -> None:
+    path = root / f"src/{PACKAGE}/app.py"
+    path.write_text(path.read_text().replace('"status": "ok"', f'"status": "{marker}"', 1))
+
+
+def _serves_health(container: "Container", marker: str) -> bool:
+    try:
+        return container.request("GET", HEALTH_PATH).json().get("status") == marker
+    except (OSError, ValueError):
+        return False
+
+
+DEV_EDIT: DevEdit | None = DevEdit(f"src/{PACKAGE}/app.py", _edit_health, _serves_health)
