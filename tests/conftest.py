@@ -6,14 +6,17 @@ does not apply to this service: it is deselected, and the run's summary lists it
 "not applicable to this service". It is never skipped silently, and never fails for the lack.
 """
 
-import pytest
+import importlib
 
-from tests.image import service
+import pytest
 
 NOT_APPLICABLE: list[str] = []
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not any(item.get_closest_marker("feature") for item in items):
+        return  # the unit tests, also run in the dev image, where tools/ is not
+    service = importlib.import_module("tests.image.service")
     kept, dropped = [], []
     for item in items:
         marker = item.get_closest_marker("feature")

@@ -8,6 +8,8 @@ from pathlib import Path
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
+from .settings import Settings
+
 
 class Name(BaseModel):
     name: str = Field(min_length=1, max_length=100)
@@ -34,8 +36,10 @@ class Greetings:
             return len(self.names)
 
 
-def create_app(data_dir: Path) -> FastAPI:
-    greetings = Greetings(data_dir)
+def create_app(data_dir: Path | None = None) -> FastAPI:
+    """The app on ``data_dir``; without it, the settings' (uvicorn's ``--factory``, in the dev
+    image, calls it without arguments)."""
+    greetings = Greetings(data_dir or Settings.from_environment().data_dir)
     app = FastAPI(title="hello")
 
     @app.get("/healthz")
