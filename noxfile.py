@@ -44,9 +44,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python="3.13")
 def unit(session: nox.Session) -> None:
-    """The service's own tests, and its seam to the image checks (tests/seam); no Docker."""
+    """The service's own tests, its seam to the image checks, the tools' tests; no Docker."""
     sync(session, "test")
-    session.run("pytest", "tests/unit", "tests/seam", *session.posargs)
+    session.run("pytest", "tests/unit", "tests/seam", "tests/tools", *session.posargs)
 
 
 @nox.session(venv_backend="none")
@@ -61,7 +61,9 @@ def test(session: nox.Session) -> None:
     """Unit tests, then the image tests against the images `nox -s build` made."""
     sync(session, "test", "images")
     tool(session, "build", "--check")
-    session.run("pytest", "tests/unit", "tests/seam", "tests/image", *session.posargs)
+    session.run(
+        "pytest", "tests/unit", "tests/seam", "tests/tools", "tests/image", *session.posargs
+    )
 
 
 @nox.session(python="3.13")
