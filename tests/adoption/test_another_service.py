@@ -6,16 +6,14 @@ does not have are listed as not applicable."""
 
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tools import engine, project
-from tools.project import ROOT
+from tools import engine
 
-from .test_rename import LAB, run
+from .test_rename import renamed_copy, run
 
 NEW = "greeter"
 HELLO = Path("tests/adoption/hello")
@@ -30,14 +28,7 @@ ABSENT = {
 @pytest.fixture(scope="module")
 def replaced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A copy of this checkout without the lab, renamed, its service replaced by hello."""
-    copy = tmp_path_factory.mktemp("another-service") / NEW
-    for name in project.files():
-        (copy / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, copy / name)
-    shutil.rmtree(copy / LAB, ignore_errors=True)
-    subprocess.run(["git", "init", "--quiet"], cwd=copy, check=True)
-    renamed = run("nox", "-s", "rename", "--", NEW, cwd=copy)
-    assert renamed.returncode == 0, renamed.stdout + renamed.stderr
+    copy = renamed_copy(tmp_path_factory.mktemp("another-service") / NEW, NEW)
     # What a cloner edits: the service, its unit tests, the seam. Nothing else.
     shutil.rmtree(copy / "src" / NEW)
     shutil.copytree(copy / HELLO / "src" / "hello", copy / "src" / NEW)

@@ -37,21 +37,29 @@ def run(*command: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
 
 
-@pytest.fixture(scope="module")
-def adopted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A renamed copy of this checkout, without the lab, with canaries planted."""
-    copy = tmp_path_factory.mktemp("adoption") / NEW
+def renamed_copy(copy: Path, new: str, *, remote: str = "") -> Path:
+    """This checkout's files copied to ``copy``, the lab removed, a git repository made (with
+    ``remote`` as origin if given), then `nox -s rename -- NEW` run there, as a cloner would."""
     for name in project.files():
         (copy / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, copy / name)
-    if (copy / LAB).exists():
-        shutil.rmtree(copy / LAB)
-    (copy / ".env").write_text(f"TOKEN={canaries.CANARIES['env-file']}\n")
-    remote = f"https://ci-user:{canaries.CANARIES['git-remote']}@git.example.invalid/o/r.git"
-    for command in (["init", "--quiet"], ["remote", "add", "origin", remote]):
-        subprocess.run(["git", *command], cwd=copy, check=True)
-    renamed = run("nox", "-s", "rename", "--", NEW, cwd=copy)
+    shutil.rmtree(copy / LAB, ignore_errors=True)
+    subprocess.run(["git", "init", "--quiet"], cwd=copy, check=True)
+    if remote:
+        subprocess.run(["git", "remote", "add", "origin", remote], cwd=copy, check=True)
+    renamed = run("nox", "-s", "rename", "--", new, cwd=copy)
     assert renamed.returncode == 0, renamed.stdout + renamed.stderr
+    return copy
+
+
+@pytest.fixture(scope="module")
+def adopted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A renamed copy of this checkout, without the lab, with canaries planted."""
+    remote = f"https://ci-user:{canaries.CANARIES['git-remote']}@git.example.invalid/o/r.git"
+    copy = tmp_path_factory.mktemp("adoption") / NEW
+    copy.mkdir()
+    (copy / ".env").write_text(f"TOKEN={canaries.CANARIES['env-file']}\n")
+    renamed_copy(copy, NEW, remote=remote)
     try:
         yield copy
     finally:
