@@ -38,7 +38,10 @@ def lint(session: nox.Session) -> None:
     sync(session, "lint")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
-    session.run("hadolint", "Dockerfile", "Dockerfile.minimal", "dev.Dockerfile")
+    session.run(
+        "hadolint", "Dockerfile", "Dockerfile.minimal", "dev.Dockerfile",
+        "tests/image/toolbox.Dockerfile",
+    )  # fmt: skip
     tool(session, "lint")
 
 
