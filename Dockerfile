@@ -3,7 +3,7 @@
 # Pin uv: a newer uv may resolve or install differently.
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
 
-# Pin the base by tag (add @sha256:... for a digest); trixie is Debian's supported release.
+# Name the base by tag (it moves with patches; @sha256:... pins it); trixie: Debian's current.
 FROM python:3.13-slim-trixie AS builder
 # Compile bytecode now, so the app never writes it; copy out of the cache mount, not hardlink.
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy
@@ -15,7 +15,7 @@ ARG SOURCE_DATE_EPOCH
 WORKDIR /app
 # Bring uv into the builder only; the runtime never gets it.
 COPY --from=uv /uv /bin/uv
-# Install the dependencies alone first: this layer is reused until uv.lock changes.
+# Install the dependencies alone first: reused until uv.lock or pyproject.toml changes.
 # Optional, together: the two secret mounts and the SSL_CERT_FILE/NETRC line (a TLS proxy's
 # CA bundle, a private index's credentials); delete all three if you need neither.
 RUN --mount=type=cache,target=/root/.cache/uv \
@@ -29,7 +29,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 COPY pyproject.toml uv.lock README.md ./
 COPY src src
 # Install it non-editable, so the venv alone holds it; offline: uv's own backend builds it.
-# uv leaves its .venv/.lock world-writable; nothing in the image is.
+# uv leaves its .venv/.lock world-writable; nothing in the venv is.
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-editable --no-dev --offline \
     && find .venv -perm -0002 ! -type l -exec chmod o-w {} +
@@ -57,7 +57,7 @@ VOLUME /data
 EXPOSE 8000
 # Never run as root.
 USER ${APP_UID}:${APP_UID}
-# Probe with Python's own urllib (no curl); often only while starting.
+# Probe with Python's own urllib (no curl): every 1 s while starting, then every 30 s.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --start-interval=1s --retries=3 \
     CMD ["python", "-m", "shortlink.healthcheck"]
 # Build metadata last: it changes every commit and must not invalidate the layers above.

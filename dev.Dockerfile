@@ -1,5 +1,5 @@
 # The dev loop, built by compose.yaml's `dev` and `test` services: the project editable, the
-# unit tests' dependencies, uvicorn reloading on every edit `docker compose watch` syncs in.
+# unit tests' dependencies, uvicorn reloading on each edit `compose up --watch dev` syncs in.
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
 
 # The production image's base, so the dev loop runs the same Python.
@@ -14,7 +14,7 @@ RUN groupadd --gid "${APP_UID}" app \
     && useradd --no-log-init --uid "${APP_UID}" --gid app \
        --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin app \
     && install --directory --owner="${APP_UID}" --group="${APP_UID}" /data
-# The dependencies and the test group first: reused until uv.lock changes; secrets optional.
+# Dependencies and the test group first: reused until uv.lock or pyproject.toml changes.
 RUN --mount=from=uv,source=/uv,target=/bin/uv \
     --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,source=uv.lock,target=uv.lock \

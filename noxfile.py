@@ -106,7 +106,7 @@ def rename(session: nox.Session) -> None:
 
 @nox.session(python="3.13")
 def reproducible(session: nox.Session) -> None:
-    """Two builds of each image without cache: the optimized one gives the same filesystem."""
+    """Two builds of each image without cache: each gives the same filesystem twice."""
     sync(session, "test", "images")
     tool(session, "build", "--check")
     session.run("pytest", "tests/reproducible", *session.posargs)
@@ -114,7 +114,8 @@ def reproducible(session: nox.Session) -> None:
 
 @nox.session(python="3.13")
 def adoption(session: nox.Session) -> None:
-    """In a copy without the lab: rename, lint, unit, build, and the renamed image serves."""
+    """In copies without the lab: rename, lint, unit, build, serve; then another service
+    (tests/adoption/hello) in place of this one: lint, unit, build, test and compose."""
     sync(session, "test", "images")
     session.run("pytest", "tests/adoption", *session.posargs)
 

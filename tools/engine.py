@@ -8,9 +8,10 @@ from pathlib import Path
 
 # Free space `nox -s build` and `nox -s test` ask for where the engine keeps its data. Measured
 # (df every 6 s through `.ci/run`, 2026-11-27): its classic-store phase, `build test` and the
-# slower proofs, took up to 11.6 GB; its containerd-store phase, 6.7 GB. Below it, builds fail
-# midway with BuildKit's "no space left on device" buried in their log.
-MIN_FREE_GB = 10
+# slower proofs, took up to 11.6 GB; its containerd-store phase, 6.7 GB. Since then
+# `nox -s adoption` also builds a second service's three images, hence the margin above 11.6.
+# Below it, builds fail midway with BuildKit's "no space left on device" buried in their log.
+MIN_FREE_GB = 15
 
 
 class ImageToolError(RuntimeError):
@@ -41,7 +42,7 @@ def require_engine() -> str:
         )
     except FileNotFoundError:
         raise ImageToolError(
-            "the docker command is not installed: install Docker Engine 23 or newer with buildx"
+            "the docker command is not installed: install Docker Engine 25 or newer with buildx"
         ) from None
     if info.returncode:
         raise ImageToolError(
@@ -56,7 +57,8 @@ def require_engine() -> str:
 
 
 def require_free_space() -> None:
-    """A clear error, before anything is built, when the disk holding Docker's data is full."""
+    """Raise ImageToolError, before anything is built, when the disk holding Docker's data has
+    less than MIN_FREE_GB free."""
     root = Path(docker("info", "--format", "{{.DockerRootDir}}", check=False).strip() or "/")
     if not root.is_dir():
         return  # a remote engine: its disk is not ours to read

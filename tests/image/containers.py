@@ -23,6 +23,8 @@ PREFIX = f"{NAME}-test"
 
 @dataclass
 class Response:
+    """An HTTP answer: its status, its headers by lower-case name, its body as bytes."""
+
     status: int
     headers: dict[str, str]
     body: bytes
@@ -44,13 +46,16 @@ class Container:
         payload: dict | None = None,
         headers: dict[str, str] | None = None,
     ) -> Response:
+        """Send ``method path`` to the container's published port on 127.0.0.1, ``payload``
+        as a JSON body when given, with ``headers``; the answer within 10 s, else OSError."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         body = json.dumps(payload) if payload is not None else None
         sent = ({"Content-Type": "application/json"} if body else {}) | (headers or {})
         try:
             connection.request(method, path, body=body, headers=sent)
             answer = connection.getresponse()
-            return Response(answer.status, dict(answer.getheaders()), answer.read())
+            headers = {name.lower(): value for name, value in answer.getheaders()}
+            return Response(answer.status, headers, answer.read())
         finally:
             connection.close()
 

@@ -6,11 +6,18 @@ could not start, or a check that errored, is an error of the suite, never an exp
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tools import images
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .containers import Container
 
 
 @dataclass(frozen=True)
@@ -53,3 +60,27 @@ def verdict(expected: Expected, holds: bool, evidence: str) -> None:
     assert re.search(expected.because, evidence, re.DOTALL), (
         f"it fails, but not for the stated reason /{expected.because}/: {evidence}"
     )
+
+
+# The shapes of the service's optional features, which the seam (service.py) declares.
+
+
+@dataclass(frozen=True)
+class AdminToken:
+    """An admin secret the service reads from a file at start."""
+
+    path: str  # where the service reads it in the image (a Compose or Kubernetes secret)
+    unreadable: str  # in its one ERROR line, exit 1, when the file cannot be read
+    disabled: str  # logged once when there is no file: the feature is off, the service runs
+    accepted: Callable[["Container", str], bool]  # a request with this token is authorized
+    required: Callable[["Container"], bool]  # one without any token is refused (401)
+    off: Callable[["Container"], bool]  # without a file, the feature answers as disabled
+
+
+@dataclass(frozen=True)
+class DevEdit:
+    """One edit to the sources whose effect the running service then answers."""
+
+    source: str  # the file edited, relative to the project root
+    edit: Callable[["Path", str], None]  # make the edit under a project root, with a marker
+    serves: Callable[["Container", str], bool]  # whether the running service answers it

@@ -4,31 +4,46 @@ here, every literal they look for included. Replacing the service? Rewrite this 
 your API; `nox -s unit` (tests/seam) says in seconds what is missing or inconsistent, and the
 image contract around it stays as it is.
 
-Required of every service:
+What the Dockerfiles and compose.yaml assume of every service (tests/seam checks the names):
+its console script ``PACKAGE`` (pyproject.toml) runs ``PACKAGE.__main__:main``, which serves
+on ``PACKAGE_HOST``:``PACKAGE_PORT`` (8000 unless set) and keeps its data in
+``PACKAGE_DATA_DIR``, returns once stopped by SIGTERM, and defines
+``GRACEFUL_SHUTDOWN_SECONDS``; ``PACKAGE.healthcheck:main`` returns 0 when the service answers
+(the HEALTHCHECK); ``PACKAGE.app:create_app()``, callable without arguments, is the app the
+dev loop's uvicorn reloads. The helpers the checks give you: ``container.request(method, path,
+payload=None, headers=None)`` answers a ``Response`` (``status``, ``headers`` by lower-case
+name, ``body``, ``json()``; tests/image/containers.py).
+
+Required of every service, here:
 - ``HEALTH_PATH`` (tools/project.py): answers 200 once the service serves;
-- ``round_trip``: one request and its answer through the published port;
-- ``write`` and ``stored``: one write the service acknowledges as durable, and its read-back;
-- ``DATA_DIR``, ``INVALID_SETTINGS``, ``UNWRITABLE_DATA``: the setting naming the data folder,
-  settings the service must refuse at start (exit 2, one ERROR line naming the variable), and
-  the words of its one ERROR line when the data folder is not writable (exit 1);
-- ``LOCATE_APP``: Python run in the image that prints where its code, venv and data folder are;
+- ``round_trip(container)``: a write and its read-back through the published port, '' when
+  they worked, else what happened;
+- ``write(container, n)``: the n-th write of a series the service acknowledges as durable: its
+  key (a str), or None when not acknowledged; ``stored(container, key)``: whether it reads back;
+- ``DATA_DIR``, ``INVALID_SETTINGS``, ``UNWRITABLE_DATA``: the setting naming the data folder;
+  settings the service must refuse at start, a label for each mapped to ``"VARIABLE=value"``
+  (exit 2, one ERROR line naming the variable); the words of its one ERROR line when the data
+  folder is not writable (exit 1);
+- ``LOCATE_APP``: Python run in the image that prints JSON with the keys ``code``, ``venv`` and
+  ``data``: the folders of its code, its virtual environment and its data;
 - ``GRACEFUL_SHUTDOWN_SECONDS``: the longest it takes to end in-flight requests on SIGTERM.
 
 Optional features, each ``None`` when the service has none: the checks that prove one are then
 reported as not applicable to this service, by name, in the run's summary (tests/conftest.py),
 and never run.
-- ``ADMIN_TOKEN``: an admin secret read from a file (``AdminToken``);
+- ``ADMIN_TOKEN``: an admin secret read from a file (``AdminToken``, tests/image/contract.py);
 - ``BUILD_INFO``: an endpoint reporting the build metadata the image passes it;
 - ``CLOSED_ON_STOP``: a line the service logs once it has closed its storage on SIGTERM;
-- ``DEV_EDIT``: an edit of the sources whose effect the dev loop then serves (compose).
+- ``DEV_EDIT``: an edit of the sources whose effect the dev loop then serves (``DevEdit``).
 """
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tools.project import ENV_PREFIX, HEALTH_PATH, PACKAGE
+
+from .contract import AdminToken, DevEdit
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -82,18 +97,6 @@ def round_trip(container: "Container") -> str:
     return ""
 
 
-@dataclass(frozen=True)
-class AdminToken:
-    """An admin secret the service reads from a file at start."""
-
-    path: str  # where the service reads it in the image (a Compose or Kubernetes secret)
-    unreadable: str  # in its one ERROR line, exit 1, when the file cannot be read
-    disabled: str  # logged once when there is no file: the feature is off, the service runs
-    accepted: Callable[["Container", str], bool]  # a request with this token is authorized
-    required: Callable[["Container"], bool]  # one without any token is refused (401)
-    off: Callable[["Container"], bool]  # without a file, the feature answers as disabled
-
-
 def _delete(container: "Container", token: str | None = None) -> int:
     """DELETE an unknown code, with ``token`` as bearer if given: 404 means authorized."""
     headers = {"Authorization": f"Bearer {token}"} if token is not None else None
@@ -118,15 +121,6 @@ def _build_info(container: "Container") -> dict[str, str]:
 BUILD_INFO: Callable[["Container"], dict[str, str]] | None = _build_info
 
 CLOSED_ON_STOP: str | None = "database closed"
-
-
-@dataclass(frozen=True)
-class DevEdit:
-    """One edit to the sources whose effect the running service then answers."""
-
-    source: str  # the file edited, relative to the project root
-    edit: Callable[["Path", str], None]  # make the edit under a project root, with a marker
-    serves: Callable[["Container", str], bool]  # whether the running service answers it
 
 
 def _edit_health(root: "Path", marker: str) -> None:

@@ -1,13 +1,14 @@
 """The seam for hello, which the adoption test puts in place of tests/image/service.py: what a
-cloner writes for their own service. Its required part is the same as shortlink's; of the
-optional features it has only DEV_EDIT."""
+cloner writes for their own service. It declares the same names as shortlink's, for another
+API; of the optional features it has only DEV_EDIT."""
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tools.project import ENV_PREFIX, HEALTH_PATH, PACKAGE
+
+from .contract import AdminToken, DevEdit
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -52,26 +53,11 @@ def round_trip(container: "Container") -> str:
     return ""
 
 
-@dataclass(frozen=True)
-class AdminToken:
-    path: str
-    unreadable: str
-    disabled: str
-    accepted: Callable[["Container", str], bool]
-    required: Callable[["Container"], bool]
-    off: Callable[["Container"], bool]
-
 
 ADMIN_TOKEN: AdminToken | None = None
 BUILD_INFO: Callable[["Container"], dict[str, str]] | None = None
 CLOSED_ON_STOP: str | None = None
 
-
-@dataclass(frozen=True)
-class DevEdit:
-    source: str
-    edit: Callable[["Path", str], None]
-    serves: Callable[["Container", str], bool]
 
 
 def _edit_health(root: "Path", marker: str) -> None:

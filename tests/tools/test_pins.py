@@ -1,0 +1,20 @@
+"""A base image the kernel's Dockerfiles share is named the same in each: one bump, one tag."""
+
+from tools import images
+
+DEV = images.Image("dev", "", "dev.Dockerfile")
+
+
+def named(image: images.Image, repository: str) -> set[str]:
+    return {ref for ref in image.base_images() if ref.split(":")[0] == repository}
+
+
+def test_every_dockerfile_builds_with_the_same_uv() -> None:
+    kernel = (images.OPTIMIZED, images.MINIMAL, DEV)
+    tags = set().union(*(named(image, "ghcr.io/astral-sh/uv") for image in kernel))
+    assert len(tags) == 1, f"uv at several tags: {sorted(tags)}"
+
+
+def test_the_dev_loop_runs_on_the_production_python_base() -> None:
+    assert named(DEV, "python") == named(images.OPTIMIZED, "python")
+    assert len(named(images.OPTIMIZED, "python")) == 1
