@@ -38,7 +38,8 @@ def resolve(
     auto uses the official images when every one is present or can be pulled, stand-ins
     otherwise; BASE_IMAGES=official or =standin (with the project's prefix) forces one.
     ``arch`` (amd64, arm64): the stand-ins of that architecture; the official names stay, each
-    an index of every platform.
+    an index of every platform. Stand-ins not yet made are made (minutes). ImageToolError when
+    an official image cannot be pulled where 'official' is forced, or a stand-in cannot be made.
     """
     chosen_mode = mode()
     officials = sorted({ref for image in wanted for ref in image.base_images()})
@@ -67,13 +68,15 @@ def resolve(
 
 
 def write_used(mode: str, bases: dict[str, str], engine: str) -> None:
-    """Write down which base images `nox -s build` used, for the tests to read."""
+    """Write down which base images `nox -s build` used, for the tests to read: USED_FILE,
+    JSON ``{"mode": ..., "bases": {official: used}, "engine": version}``."""
     USED_FILE.parent.mkdir(parents=True, exist_ok=True)
     USED_FILE.write_text(json.dumps({"mode": mode, "bases": bases, "engine": engine}, indent=2))
 
 
 def used() -> dict[str, str]:
-    """Official base image name -> the image `nox -s build` used (itself or a stand-in)."""
+    """Official base image name -> the image `nox -s build` used (itself or a stand-in), from
+    USED_FILE; ImageToolError when no build wrote it."""
     try:
         return json.loads(USED_FILE.read_text())["bases"]
     except (OSError, ValueError, KeyError):

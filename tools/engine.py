@@ -19,7 +19,8 @@ class ImageToolError(RuntimeError):
 
 
 def docker(*args: str, check: bool = True) -> str:
-    """Run a docker command; return its stdout."""
+    """Run ``docker ARGS``; its stdout. With ``check``, a non-zero exit raises ImageToolError
+    with docker's stderr."""
     done = subprocess.run(["docker", *args], capture_output=True, text=True)
     if check and done.returncode:
         raise ImageToolError(f"docker {' '.join(args[:3])} failed: {done.stderr.strip()}")
@@ -71,13 +72,17 @@ def require_free_space() -> None:
 
 
 def image_exists(tag: str) -> bool:
+    """Whether the engine holds an image named ``tag`` (or with that id)."""
     return subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode == 0
 
 
 def inspect(tag: str) -> dict:
+    """`docker image inspect`'s object for ``tag`` (Config, RootFS...); ImageToolError if
+    there is none."""
     return json.loads(docker("image", "inspect", tag))[0]
 
 
 def image_id(tag: str) -> str | None:
+    """The image id (``sha256:...``) ``tag`` names, or None when there is no such image."""
     found = docker("image", "inspect", "--format", "{{.Id}}", tag, check=False).strip()
     return found or None

@@ -55,6 +55,8 @@ class Image:
 
 @dataclass(frozen=True)
 class Build:
+    """A finished build: its wall-clock seconds, and BuildKit's plain log ('' unless quiet)."""
+
     seconds: float
     log: str
 
@@ -75,14 +77,16 @@ IMAGES = (OPTIMIZED, MINIMAL, BASELINE)
 
 
 def require_built(*images: Image) -> None:
+    """Raise ImageToolError, naming them, when any of ``images`` is not built."""
     missing = [image.tag for image in images if not image_exists(image.tag)]
     if missing:
         raise ImageToolError(f"image(s) {', '.join(missing)} not built: run `nox -s build` first")
 
 
 def build_metadata(root: Path = ROOT) -> dict[str, str]:
-    """Version, description, revision, creation date (the last commit's) and source URL, for
-    the labels."""
+    """The build args for the labels, by name: VERSION and DESCRIPTION (pyproject.toml),
+    REVISION (the commit's SHA), CREATED (its date, ISO 8601), SOURCE_URL (the remote, no
+    credentials), each "unknown" outside git; SOURCE_DATE_EPOCH (its Unix time) inside it."""
 
     def git(*args: str) -> str:
         done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
@@ -122,7 +126,9 @@ def build(
     oci_archive: Path | None = None,
     platform: str | None = None,
 ) -> Build:
-    """Build ``image`` from ``context``; return its wall-clock time (and log, when quiet).
+    """Build ``image`` from ``context`` on ``bases`` (official name -> image used); a
+    ``Build`` (its seconds; its log when ``quiet``, else the log went to the terminal). A failed
+    build raises ImageToolError (with the log's end when quiet).
 
     With ``filesystem_tar``, the final filesystem is written there, its file times clamped to
     SOURCE_DATE_EPOCH, instead of loading an image. With ``oci_archive``, the image as a

@@ -22,7 +22,8 @@ class Size:
 
 
 def image_size(tag: str, *, compressed: bool = False) -> Size:
-    """Stream `docker save` and measure each layer as it passes; gzip it too when asked.
+    """Stream `docker save` and measure each layer as it passes, in bytes; gzip it too when
+    asked. ImageToolError when the image cannot be saved.
 
     Only the engine's own platform's layers count: on the containerd store a multi-platform
     image saves every platform's, told apart by their digests (`docker image inspect` lists
@@ -57,7 +58,7 @@ def image_size(tag: str, *, compressed: bool = False) -> Size:
 
 
 def base_size(tag: str, base: str) -> int | None:
-    """The unpacked size of ``base`` when ``tag`` is built on it: None when the base is not
+    """The unpacked size of ``base`` in bytes when ``tag`` is built on it: None when the base is not
     among the engine's images (an official one may be in BuildKit's cache only) or its layers
     are not the image's first ones (its tag has moved since the build)."""
     if not image_exists(base):
@@ -124,4 +125,5 @@ class _Gzipped:
 
 
 def megabytes(size: int) -> str:
+    """Bytes as decimal megabytes (10**6), one decimal: '145.6 MB'."""
     return f"{size / 1e6:.1f} MB"

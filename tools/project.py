@@ -25,7 +25,7 @@ class NotACheckout(RuntimeError):
 
 def files() -> list[str]:
     """The project's files: tracked, and new ones git does not ignore (an uncommitted tree
-    counts), as paths relative to ROOT."""
+    counts), as paths relative to ROOT; NotACheckout outside a git checkout."""
     listed = subprocess.run(
         ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         capture_output=True,
