@@ -1,7 +1,7 @@
 """Shared by every test folder: the checks of a feature the service does not have.
 
 A check marked ``@pytest.mark.feature("NAME")`` proves one of the service's optional features,
-declared in the seam (tests/image/service.py). Where the seam says ``NAME = None``, the check
+declared in the seam (tests/service.py). Where the seam says ``NAME = None``, the check
 does not apply to this service: it is deselected, and the run's summary lists it by name under
 "not applicable to this service". It is never skipped silently, and never fails for the lack.
 """
@@ -16,7 +16,7 @@ NOT_APPLICABLE: list[str] = []
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not any(item.get_closest_marker("feature") for item in items):
         return  # the unit tests, also run in the dev image, where tools/ is not
-    service = importlib.import_module("tests.image.service")
+    service = importlib.import_module("tests.service")
     kept, dropped = [], []
     for item in items:
         marker = item.get_closest_marker("feature")
@@ -32,6 +32,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if NOT_APPLICABLE:
-        terminalreporter.section("not applicable to this service (tests/image/service.py)")
+        terminalreporter.section("not applicable to this service (tests/service.py)")
         for line in NOT_APPLICABLE:
             terminalreporter.write_line(line)

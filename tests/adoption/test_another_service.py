@@ -1,6 +1,6 @@
 """A cloner who replaces the service: in a copy without the lab, renamed, the URL shortener is
 replaced by hello (tests/adoption/hello/: no database, no admin token, no /version), and only
-the service, its unit tests and the seam (tests/image/service.py) are rewritten. Lint, unit,
+the service, its unit tests and the seam (tests/service.py) are rewritten. Lint, unit,
 build, the whole image contract and compose then pass, and the checks of the features hello
 does not have are listed as not applicable."""
 
@@ -36,7 +36,7 @@ def replaced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     shutil.copytree(copy / HELLO / "unit", copy / "tests" / "unit")
     for test in (copy / "tests" / "unit").glob("*.py"):
         test.write_text(re.sub(r"\bhello\b", NEW, test.read_text()))
-    shutil.copy2(copy / HELLO / "service.py", copy / "tests" / "image" / "service.py")
+    shutil.copy2(copy / HELLO / "service.py", copy / "tests" / "service.py")
     try:
         yield copy
     finally:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.image import service
+from tests import service
 from tests.image.containers import remove_container, start_container
 from tools import canaries, engine, project
 from tools.project import NAME, ROOT

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.image import service
+from tests import service
 from tests.image.containers import Container
 from tools import engine
 from tools.project import ROOT

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.image import service
+from tests import service
 from tests.image.containers import Container, wait_for_health
 from tools import compose, engine, images
 from tools.project import ROOT

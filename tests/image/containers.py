@@ -10,11 +10,10 @@ from dataclasses import dataclass, field
 import pytest
 import testinfra
 
+from tests.service import HEALTH_PATH
 from tools import containers as harness
 from tools import engine, images
 from tools.project import NAME
-
-from .service import HEALTH_PATH
 
 STARTUP_SECONDS = 60
 # Every container and volume a test makes carries this prefix and is removed by that test.

@@ -21,10 +21,10 @@ from pathlib import PurePosixPath
 import pytest
 import testinfra
 
+from tests import service
 from tools import images
 from tools.project import ENV_PREFIX, PACKAGE
 
-from . import service
 from .containers import Container, python_output
 from .contract import HOLDS, HOLDS_TOO, Expected, fails, per_image, verdict
 from .toolbox import CONTAINER_ROOT, image_files

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 import testinfra
 
+from tests import service
 from tools import engine, images
 from tools.project import NAME, ROOT
 
-from . import service, toolbox
+from . import toolbox
 from .containers import (
     Container,
     python_output,

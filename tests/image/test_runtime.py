@@ -12,10 +12,10 @@ import re
 import pytest
 import testinfra
 
+from tests import service
 from tools import engine, images
 from tools.project import PACKAGE, ROOT
 
-from . import service
 from .containers import (
     Container,
     python_in,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.image.containers import Container, stop, wait_for_health
-from tests.image.service import round_trip
+from tests.service import round_trip
 from tools import base_images, canaries, engine, images, platforms
 from tools.project import NAME
 

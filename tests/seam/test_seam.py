@@ -1,4 +1,4 @@
-"""The seam (tests/image/service.py) is complete and agrees with the service and the
+"""The seam (tests/service.py) is complete and agrees with the service and the
 Dockerfiles: what a cloner who replaced the service learns here in seconds, with no Docker,
 instead of after a build and an AttributeError."""
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.image import service
+from tests import service
 from tools import images
 from tools.project import ENV_PREFIX, PACKAGE, ROOT
 

@@ -1,4 +1,4 @@
-"""The seam for hello, which the adoption test puts in place of tests/image/service.py: what a
+"""The seam for hello, which the adoption test puts in place of tests/service.py: what a
 cloner writes for their own service. It declares the same names as shortlink's, for another
 API; of the optional features it has only DEV_EDIT."""
 
@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 from tools.project import ENV_PREFIX, HEALTH_PATH, PACKAGE
 
-from .contract import AdminToken, DevEdit
+from tests.image.contract import AdminToken, DevEdit
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from .containers import Container
+    from tests.image.containers import Container
 
 __all__ = ["HEALTH_PATH"]  # re-exported: the checks read the health path here too
 

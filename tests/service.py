@@ -41,14 +41,13 @@ import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from tests.image.contract import AdminToken, DevEdit
 from tools.project import ENV_PREFIX, HEALTH_PATH, PACKAGE
-
-from .contract import AdminToken, DevEdit
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from .containers import Container
+    from tests.image.containers import Container
 
 __all__ = ["HEALTH_PATH"]  # re-exported: the checks read the health path here too
 
