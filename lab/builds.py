@@ -8,13 +8,9 @@ sizes and median build times. With ``--record`` the table goes into the README: 
 """
 
 import argparse
-import gzip
-import json
 import statistics
 import sys
-import tarfile
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from lab import report
@@ -143,7 +139,10 @@ def platforms_table(
     with tempfile.TemporaryDirectory() as folder:
         # An official base may be in BuildKit's cache only, not among the engine's images.
         bases = {b.base for b in built if engine.image_exists(b.base)}
-        saved = {ref: saved_platforms(ref, Path(folder)) for ref in {b.ref for b in built} | bases}
+        saved = {
+            ref: platforms.saved_platforms(ref, Path(folder))
+            for ref in {b.ref for b in built} | bases
+        }
     sizes = {}
     for b in built:
         image = saved[b.ref][b.platform]
@@ -175,74 +174,6 @@ def platforms_table(
     if notes:
         lines.append("\n" + " ".join(notes))
     return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class Saved:
-    """One platform's image as `docker save` wrote it."""
-
-    config: dict
-    # Per layer, the bytes of every file in it, as layer_sizes.image_size counts them.
-    layer_sizes: tuple[int, ...]
-
-    @property
-    def unpacked(self) -> int:
-        return sum(self.layer_sizes)
-
-    @property
-    def layers(self) -> int:
-        return len(self.layer_sizes)
-
-
-def saved_platforms(ref: str, workdir: Path) -> dict[str, Saved]:
-    """Platform -> its image, for every platform ``ref`` holds: one on the classic store, each
-    of an index's on the containerd store (`docker image inspect` shows only the engine's own)."""
-    archive = workdir / "saved.tar"
-    engine.docker("save", "--output", str(archive), ref)
-    try:
-        with tarfile.open(archive) as saved:
-            blobs = {m.name: m for m in saved if m.isfile()}
-
-            def read(name: str) -> dict:
-                return json.load(saved.extractfile(blobs[name]))
-
-            def unpacked(name: str) -> int:
-                stream = saved.extractfile(blobs[name])
-                if stream.read(2) == b"\x1f\x8b":  # the containerd store keeps them gzipped
-                    stream.seek(0)
-                    stream = gzip.GzipFile(fileobj=stream)
-                else:
-                    stream.seek(0)
-                with tarfile.open(fileobj=stream, mode="r|") as layer:
-                    return sum(m.size for m in layer if m.isfile())
-
-            found = []  # (config, layer blob names)
-            if "index.json" not in blobs:
-                for entry in read("manifest.json"):
-                    found.append((read(entry["Config"]), entry["Layers"]))
-            pending = [read("index.json")] if "index.json" in blobs else []
-            while pending:
-                for descriptor in pending.pop().get("manifests", []):
-                    document = read(_blob(descriptor)) if _blob(descriptor) in blobs else {}
-                    if "config" not in document:
-                        pending.append(document)
-                    elif _blob(document["config"]) in blobs:
-                        layers = [_blob(layer) for layer in document["layers"]]
-                        found.append((read(_blob(document["config"])), layers))
-            return {
-                f"{config['os']}/{config['architecture']}": Saved(
-                    config, tuple(unpacked(name) for name in layers)
-                )
-                for config, layers in found
-                # Attestations (provenance) are manifests too, of documents, for no platform.
-                if config.get("architecture", "unknown") != "unknown"
-            }
-    finally:
-        archive.unlink()
-
-
-def _blob(descriptor: dict) -> str:
-    return f"blobs/{descriptor['digest'].replace(':', '/')}"
 
 
 def main(argv: list[str]) -> int:
