@@ -6,9 +6,8 @@ import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tools.project import ENV_PREFIX, HEALTH_PATH, PACKAGE
-
 from tests.image.contract import AdminToken, DevEdit
+from tools.project import ENV_PREFIX, HEALTH_PATH, PACKAGE
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -53,11 +52,9 @@ def round_trip(container: "Container") -> str:
     return ""
 
 
-
 ADMIN_TOKEN: AdminToken | None = None
 BUILD_INFO: Callable[["Container"], dict[str, str]] | None = None
 CLOSED_ON_STOP: str | None = None
-
 
 
 def _edit_health(root: "Path", marker: str) -> None:
