@@ -1,7 +1,7 @@
-"""Sessions. The kernel a cloner keeps: lint, unit, build, test, multiarch, up, compose, rename,
-reproducible, adoption, publish, verify, supply_chain. The lab adds its own (bench, startup,
-cold_builds, and the journey's steps and journey) when lab/ is present: `rm -r lab` removes them
-(README, "Layout").
+"""Sessions. The kernel a cloner keeps: lint, unit, build, test, up, compose, rename,
+reproducible, adoption. The lab adds its own (multiarch, publish, verify, supply_chain, bench,
+startup, cold_builds, and the journey's steps and journey) when lab/ is present: `rm -r lab`
+removes them (README, "Layout").
 
 Each session is its own recipe: it syncs the dependency groups it needs (pyproject.toml), then
 runs pytest or a tool of tools/ as ``python -m tools.NAME`` (each with its own --help). A tool
@@ -9,7 +9,6 @@ that cannot go on says why in one line and exits 1.
 """
 
 import sys
-import time
 from pathlib import Path
 
 import nox
@@ -21,9 +20,6 @@ from tools.sessions import sync
 nox.options.sessions = ["lint", "unit"]
 nox.options.default_venv_backend = "uv"
 nox.options.error_on_external_run = True
-
-# What `nox -s multiarch` builds: the platforms of the official base images this project uses.
-MULTIARCH_PLATFORMS = "linux/amd64,linux/arm64"
 
 
 def tool(session: nox.Session, name: str, *args: str) -> None:
@@ -54,8 +50,7 @@ def unit(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def build(session: nox.Session) -> None:
-    """Build the images (optimized, minimal, baseline); print each one's size and build time.
-    `-- --platform linux/amd64,linux/arm64`: the optimized image for those platforms."""
+    """Build the images (optimized, minimal, baseline); print each one's size and build time."""
     tool(session, "build", *session.posargs)
 
 
@@ -66,20 +61,6 @@ def test(session: nox.Session) -> None:
     tool(session, "build", "--check")
     session.run(
         "pytest", "tests/unit", "tests/seam", "tests/tools", "tests/image", *session.posargs
-    )
-
-
-@nox.session(python="3.13")
-def multiarch(session: nox.Session) -> None:
-    """The optimized image for linux/amd64 and linux/arm64; the arm64 one proven under qemu."""
-    sync(session, "test", "images")
-    started = time.perf_counter()
-    tool(session, "build", "--platform", MULTIARCH_PLATFORMS)
-    built = time.perf_counter()
-    session.run("pytest", "tests/multiarch", *session.posargs)
-    session.log(
-        f"multiarch: build of both platforms {built - started:.0f} s, arm64 checks "
-        f"{time.perf_counter() - built:.0f} s (emulated where the machine is not arm64)"
     )
 
 
@@ -120,32 +101,10 @@ def adoption(session: nox.Session) -> None:
     session.run("pytest", "tests/adoption", *session.posargs)
 
 
-@nox.session(python="3.13")
-def publish(session: nox.Session) -> None:
-    """Reproducible build, push, SBOM, provenance, cosign signature; `-- --keep-registry`."""
-    sync(session, "images")
-    tool(session, "publish", *session.posargs)
-
-
-@nox.session(python="3.13")
-def verify(session: nox.Session) -> None:
-    """cosign's checks of a published image: `nox -s verify -- REGISTRY/NAME@sha256:...`."""
-    sync(session, "images")
-    tool(session, "publish", "verify", *session.posargs)
-
-
-@nox.session(python="3.13")
-def supply_chain(session: nox.Session) -> None:
-    """Publish twice from scratch into a temporary registry: same digest, signed, SBOM exact.
-    Needs the containerd image store."""
-    sync(session, "test", "images")
-    session.run("pytest", "tests/publish", "-s", *session.posargs)
-
-
 # The lab, optional: delete lab/ and its sessions go with it (README, "Layout"). Only its own
 # absence is quiet: a module missing inside it still fails.
 try:
-    import lab.sessions  # noqa: F401  (bench, startup, cold_builds, steps, journey)
+    import lab.sessions  # noqa: F401  (multiarch, publish, verify, supply_chain, bench, ...)
 except ModuleNotFoundError as missing:
     if missing.name != "lab":
         raise

@@ -13,8 +13,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from lab import report
-from tools import base_images, engine, images, layer_sizes, platforms
+from lab import platforms, report
+from tools import base_images, engine, images, layer_sizes
 from tools.layer_sizes import megabytes
 
 # Cold builds are noisy (network, disk): the README reports the median of this many.

@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from lab import report
-from tools import base_images, containers, engine, images, platforms
+from lab import platforms, report
+from tools import base_images, containers, engine, images
 from tools.project import HEALTH_PATH
 
 # Waiting longer than this, the container is checked: one that exited will never answer. Not

@@ -1,5 +1,5 @@
 """The seam between the image contract and the service inside it: everything the image checks
-(tests/image, tests/compose, tests/multiarch, tests/adoption) know of the service is declared
+(tests/image, tests/compose, tests/adoption, lab/multiarch) know of the service is declared
 here, every literal they look for included. Replacing the service? Rewrite this module for
 your API; `nox -s unit` (tests/seam) says in seconds what is missing or inconsistent, and the
 image contract around it stays as it is.

@@ -1,7 +1,6 @@
 """Build the images: ``python -m tools.build`` (nox -s build, nox -s up).
 
     python -m tools.build                       every image, each one's size, layers and time
-    python -m tools.build --platform P1,P2      the optimized image for those platforms
     python -m tools.build --check               only check that the engine answers, has room
                                                 and holds every image (nox -s test)
     python -m tools.build --serve PORT          build the optimized image and run it on
@@ -14,7 +13,7 @@ build fails (engine.ImageToolError); 2 with its usage on bad arguments.
 import argparse
 import sys
 
-from tools import base_images, engine, images, layer_sizes, platforms
+from tools import base_images, engine, images, layer_sizes
 from tools.project import HEALTH_PATH, ROOT
 
 
@@ -36,15 +35,6 @@ def build_all() -> None:
     used = ", ".join(f"{official} -> {standin}" for official, standin in bases.items())
     print(f"Docker engine {version}; base images ({mode}): {used}")
     print(f"SBOM of {images.OPTIMIZED.tag}: {images.SBOM.relative_to(ROOT)}")
-
-
-def build_platforms(wanted: str) -> None:
-    """The optimized image for each of ``wanted`` (comma-separated), emulated where needed."""
-    engine.require_engine()
-    for b in platforms.build_platforms(images.OPTIMIZED, platforms.parse(wanted)):
-        emulated = ", emulated" if b.emulated else ""
-        print(f"{b.platform}: {b.ref} on {b.base}, built in {b.seconds:.1f} s{emulated}")
-    print(f"{platforms.store_name()} image store")
 
 
 def check() -> None:
@@ -77,14 +67,11 @@ def main(argv: list[str]) -> int:
         prog="python -m tools.build", description=__doc__.split("\n")[0]
     )
     chosen = parser.add_mutually_exclusive_group()
-    chosen.add_argument("--platform", help="linux/amd64, linux/arm64 or both, comma-separated")
     chosen.add_argument("--check", action="store_true", help="check the engine and the images")
     chosen.add_argument("--serve", type=int, metavar="PORT", help="run the optimized image")
     arguments = parser.parse_args(argv)
     try:
-        if arguments.platform:
-            build_platforms(arguments.platform)
-        elif arguments.check:
+        if arguments.check:
             check()
         elif arguments.serve:
             serve(arguments.serve)

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab import report, startup
-from tools import base_images, canaries, engine, images, layer_sizes, platforms
+from lab import platforms, report, startup
+from tools import base_images, canaries, engine, images, layer_sizes
 from tools.project import HEALTH_PATH, PACKAGE, ROOT
 
 HERE = Path(__file__).parent

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from tools import engine, platforms
+from lab import platforms
+from tools import engine
 
 
 def test_a_machine_without_arm64_emulation_gets_one_clear_line(

@@ -1,22 +1,28 @@
-"""The optimized image for several platforms: `nox -s build -- --platform linux/amd64,linux/arm64`.
+"""The optimized image for several platforms: ``python -m lab.platforms linux/amd64,linux/arm64``
+(nox -s multiarch, which then proves the arm64 image under emulation: lab/multiarch).
 
 One build per platform, from the unchanged Dockerfile, each with its own `--platform` and the
 base images of that platform: a stand-in is one platform's image, so a single multi-platform
 build could not name both through one named context. On the containerd image store the builds
 are then joined into one image index under the image's tag; the classic store holds one platform
 per tag, so each other platform keeps a tag of its own (`...:optimized-arm64`).
+
+Exits 0 when built; 1 with one line on stderr when the engine, emulation, a base image or a
+build fails (engine.ImageToolError); 2 with its usage on bad arguments.
 """
 
+import argparse
 import gzip
 import json
 import os
+import sys
 import tarfile
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from lab.registry import LocalRegistry
 from tools import base_images, engine, images
-from tools.registry import LocalRegistry
 
 # Written by a multi-platform build: what each platform's image is called; the tests read it.
 BUILT_FILE = images.BUILD_DIR / "platforms.json"
@@ -171,8 +177,7 @@ def last_built() -> dict[str, Built]:
         return {b["platform"]: Built(**b) for b in data["built"]}
     except (OSError, ValueError, KeyError, TypeError):
         raise engine.ImageToolError(
-            f"{BUILT_FILE} is missing or unreadable: run "
-            "`nox -s build -- --platform linux/amd64,linux/arm64`"
+            f"{BUILT_FILE} is missing or unreadable: run `nox -s multiarch`"
         ) from None
 
 
@@ -242,3 +247,23 @@ def saved_platforms(ref: str, workdir: Path) -> dict[str, Saved]:
 
 def _blob(descriptor: dict) -> str:
     return f"blobs/{descriptor['digest'].replace(':', '/')}"
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lab.platforms", description=__doc__)
+    parser.add_argument("platforms", help="linux/amd64, linux/arm64 or both, comma-separated")
+    wanted = parser.parse_args(argv).platforms
+    try:
+        engine.require_engine()
+        for b in build_platforms(images.OPTIMIZED, parse(wanted)):
+            emulated = ", emulated" if b.emulated else ""
+            print(f"{b.platform}: {b.ref} on {b.base}, built in {b.seconds:.1f} s{emulated}")
+        print(f"{store_name()} image store")
+    except engine.ImageToolError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

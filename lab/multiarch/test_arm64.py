@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from lab import platforms
 from tests.image.containers import Container, stop, wait_for_health
 from tests.service import round_trip
-from tools import base_images, canaries, engine, images, platforms
+from tools import base_images, canaries, engine, images
 from tools.project import NAME
 
 from . import elf

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.publish import layers
-from tools import base_images, canaries, engine, images, publish
+from lab import publish
+from lab.registry import Api, LocalRegistry
+from lab.supply_chain import layers
+from tools import base_images, canaries, engine, images
 from tools.engine import ImageToolError
 from tools.project import NAME
-from tools.registry import Api, LocalRegistry
 
 pytestmark = pytest.mark.image
 

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from lab import platforms
 from tests.image.containers import Container, remove_container, start_container
-from tools import engine, platforms
+from tools import engine
 
 from .emulated import ARM64, HEALTH_TIMEOUT, STARTUP_SECONDS
 
@@ -19,9 +20,7 @@ def arm64() -> platforms.Built:
         platforms.require_emulation(ARM64, platforms.native_platform())
         built = platforms.last_built().get(ARM64)
         if built is None or not engine.image_exists(built.ref):
-            raise engine.ImageToolError(
-                f"no {ARM64} image: run `nox -s build -- --platform linux/amd64,{ARM64}`"
-            )
+            raise engine.ImageToolError(f"no {ARM64} image: run `nox -s multiarch`")
     except engine.ImageToolError as error:
         pytest.exit(str(error), returncode=1)
     return built

@@ -5,8 +5,8 @@ image manifest digest), pushed with BuildKit's SLSA provenance beside it, scanne
 CycloneDX SBOM and provenance attested and every manifest signed with cosign, all with a key
 pair and no transparency log: nothing here needs the internet.
 
-``python -m tools.publish [--keep-registry]`` (nox -s publish) and
-``python -m tools.publish verify IMAGE@DIGEST`` (nox -s verify).
+``python -m lab.publish [--keep-registry]`` (nox -s publish) and
+``python -m lab.publish verify IMAGE@DIGEST`` (nox -s verify).
 """
 
 import base64
@@ -21,11 +21,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from lab.registry import Api, LocalRegistry, is_loopback
 from tools import base_images, engine, images
 from tools.engine import ImageToolError
 from tools.images import BUILD_DIR
 from tools.project import ENV_PREFIX, NAME, ROOT, VERSION
-from tools.registry import Api, LocalRegistry, is_loopback
 
 REGISTRY_SETTING = f"{ENV_PREFIX}REGISTRY"
 PUBLISHED_FILE = BUILD_DIR / "publish.json"

@@ -6,9 +6,9 @@ import io
 import json
 import tarfile
 
+from lab.registry import Api
 from tests.fingerprints import fingerprint
 from tools.project import ROOT
-from tools.registry import Api
 
 PYTHON = (ROOT / ".python-version").read_text().strip()
 SITE_PACKAGES = f"/app/.venv/lib/python{PYTHON}/site-packages"
