@@ -57,8 +57,8 @@ def build(session: nox.Session) -> None:
 @nox.session(python="3.13")
 def test(session: nox.Session) -> None:
     """Unit tests, then the image tests against the images `nox -s build` made."""
+    tool(session, "build", "--check")  # before installing anything: no engine, no images
     sync(session, "test", "images")
-    tool(session, "build", "--check")
     session.run(
         "pytest", "tests/unit", "tests/seam", "tests/tools", "tests/image", *session.posargs
     )
@@ -88,8 +88,8 @@ def rename(session: nox.Session) -> None:
 @nox.session(python="3.13")
 def reproducible(session: nox.Session) -> None:
     """Two builds of each image without cache: each gives the same filesystem twice."""
-    sync(session, "test", "images")
     tool(session, "build", "--check")
+    sync(session, "test", "images")
     session.run("pytest", "tests/reproducible", *session.posargs)
 
 
