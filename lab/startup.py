@@ -134,9 +134,17 @@ def positive(value: str) -> int:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m lab.startup [--rounds N] [--record]``: the built images, interleaved."""
+    """``python -m lab.startup [--rounds N] [--also TAG ...] [--record]``: the built images and
+    any others named, interleaved."""
     parser = argparse.ArgumentParser(prog="nox -s startup --", description=__doc__)
     parser.add_argument("--rounds", type=positive, default=ROUNDS)
+    parser.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="another image in the same rounds, e.g. a variant of the optimized one",
+    )
     parser.add_argument("--record", action="store_true", help="write the README's results")
     options = parser.parse_args(argv)
     reference = images.OPTIMIZED.tag
@@ -145,7 +153,11 @@ def main(argv: list[str]) -> int:
         images.require_built(*images.IMAGES)
         bases = base_images.used()
         store = platforms.store_name()
-        timings = interleaved([image.tag for image in images.IMAGES], options.rounds)
+        for tag in options.also:
+            if not engine.image_exists(tag):
+                raise engine.ImageToolError(f"--also {tag}: no such image in the engine")
+        tags = [image.tag for image in images.IMAGES] + options.also
+        timings = interleaved(tags, options.rounds)
         used = ", ".join(f"{official} -> {base}" for official, base in bases.items())
         setup = (
             f"Docker engine {engine_version} ({store} image store); base images: {used}; "
