@@ -84,7 +84,9 @@ def annotated(dockerfile: str, notes_text: str, notes_name: str) -> str:
             problems.append(f"{notes_name}: the note `{key}` names no instruction of {dockerfile}")
         elif len(hits) > 1:
             lines_named = ", ".join(str(found[i].first + 1) for i in hits)
-            problems.append(f"{notes_name}: `{key}` names several instructions (lines {lines_named})")
+            problems.append(
+                f"{notes_name}: `{key}` names several instructions (lines {lines_named})"
+            )
         elif hits[0] in owner:
             problems.append(f"{notes_name}: `{key}` and `{owner[hits[0]]}` name one instruction")
         else:
@@ -109,7 +111,9 @@ def annotated(dockerfile: str, notes_text: str, notes_name: str) -> str:
         if above >= 0 and lines[above].lstrip().startswith("#") and "hadolint" not in lines[above]:
             marked[above] = f"{lines[above]} ({number})"
         else:
-            indent = lines[instruction.first][: len(lines[instruction.first]) - len(lines[instruction.first].lstrip())]
+            indent = lines[instruction.first][
+                : len(lines[instruction.first]) - len(lines[instruction.first].lstrip())
+            ]
             marked[instruction.first] = f"{indent}# ({number})!\n{lines[instruction.first]}"
     items = []
     for _, body in written:
@@ -243,7 +247,13 @@ def check_rows(
                 for name, table in tables.items():
                     if name in ast.unparse(call):
                         for key, value in zip(table.keys, table.values, strict=True):
-                            cells = dict(zip(IMAGE_NAMES, (outcome(e, constants) for e in value.elts), strict=True))
+                            cells = dict(
+                                zip(
+                                    IMAGE_NAMES,
+                                    (outcome(e, constants) for e in value.elts),
+                                    strict=True,
+                                )
+                            )
                             found.append((f" ({key.value})", cells))
         if not found:
             raise DocsError(f"{node.name}: takes `expected` but no decorator says it")
