@@ -5,7 +5,8 @@ pymdownx.snippets (``check_paths``: a missing one fails the build):
 
 - each Dockerfile, read now, with a code annotation on every instruction: its note in
   docs/notes/<Dockerfile>.md. A note names its instruction; a note naming none, an instruction
-  without a note, or notes out of the file's order stop the build with the list of them;
+  without a note, notes out of the file's order, or a note citing a check the tests no longer
+  have stop the build with the list of them;
 - the settings, from src/<package>/settings.py (the field, its default, its value in the image);
 - the sessions, from the noxfile and the modules it imports (the lab's marked);
 - the image checks, from the test suite itself: each check, its expected outcome per image
@@ -285,8 +286,28 @@ def checks_tables() -> str:
     return "\n".join(out)
 
 
+def project_test_names() -> set[str]:
+    """Every test function of the project: what a note may cite as its proof."""
+    names = set()
+    for folder in ("tests", "lab"):
+        for path in (ROOT / folder).glob("**/test_*.py"):
+            names |= {
+                node.name
+                for node in ast.walk(ast.parse(path.read_text()))
+                if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+            }
+    return names
+
+
+def cited_checks(notes_text: str, notes_name: str, known: set[str]) -> list[str]:
+    """A problem for each check a note cites (`test_...`) that the tests no longer have."""
+    cited = set(re.findall(r"`(test_\w+)`", notes_text))
+    return [f"{notes_name}: cites `{name}`, no test of that name" for name in sorted(cited - known)]
+
+
 def generate(out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
+    known = project_test_names()
     parts = {
         "settings.md": settings_table,
         "sessions.md": sessions_table,
@@ -296,6 +317,7 @@ def generate(out: Path) -> list[Path]:
     for image in IMAGES:
         notes_path = NOTES / f"{image.dockerfile}.md"
         name = notes_path.relative_to(ROOT).as_posix()
+        problems += cited_checks(notes_path.read_text(), name, known)
         try:
             text = annotated(image.dockerfile, notes_path.read_text(), name)
         except DocsError as error:
