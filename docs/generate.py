@@ -102,20 +102,22 @@ def annotated(dockerfile: str, notes_text: str, notes_name: str) -> str:
         problems.append(f"{notes_name}: the notes are not in the order of {dockerfile}")
     if problems:
         raise DocsError("\n".join(problems))
-    # The marker: on the comment line just above the instruction when there is one (Material
-    # turns "(n)" in a comment into the note's button), else a comment line of its own whose
-    # "(n)!" the button replaces. A comment at the end of an instruction is no comment in a
-    # Dockerfile, so neither goes there.
+    # The marker: at the start of the comment just above the instruction, when there is one
+    # (Material turns "(n)" in a comment into the note's button, which stays in view however
+    # long the line), else on a comment line of its own whose "(n)!" the button replaces. A
+    # comment at the end of an instruction is no comment in a Dockerfile: none goes there.
     marked = list(lines)
     for number, instruction in enumerate(found, start=1):
-        above = instruction.first - 1
-        if above >= 0 and lines[above].lstrip().startswith("#") and "hadolint" not in lines[above]:
-            marked[above] = f"{lines[above]} ({number})"
+        top = instruction.first
+        while top > 0 and lines[top - 1].lstrip().startswith("#"):
+            top -= 1
+        line = lines[instruction.first]
+        if top < instruction.first:
+            hashes, _, comment = lines[top].partition("#")
+            marked[top] = f"{hashes}# ({number}){comment}"
         else:
-            indent = lines[instruction.first][
-                : len(lines[instruction.first]) - len(lines[instruction.first].lstrip())
-            ]
-            marked[instruction.first] = f"{indent}# ({number})!\n{lines[instruction.first]}"
+            indent = line[: len(line) - len(line.lstrip())]
+            marked[instruction.first] = f"{indent}# ({number})!\n{line}"
     items = []
     for _, body in written:
         indented = "\n".join(f"    {line}" if line else "" for line in body.splitlines())
