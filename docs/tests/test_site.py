@@ -1,7 +1,8 @@
 """The built site (build/site, `nox -s docs`) in a real browser: headless Chromium, Debian's
 `chromium` (`.ci/run` installs it), opens each Dockerfile's page from a server on 127.0.0.1.
 Each page renders one code annotation per instruction of its file, writes nothing to the
-browser's console, and asks the server for nothing it lacks. A screenshot of each page is kept
+browser's console, and asks the server for nothing it lacks; no page loads anything from
+another host (the site is read offline too). A screenshot of each page is kept
 in build/docs-screenshots/ (the workflow uploads it)."""
 
 import re
@@ -25,6 +26,8 @@ PAGES = {"Dockerfile": "dockerfile.html", "Dockerfile.minimal": "minimal.html",
          "Dockerfile.baseline": "baseline.html"}  # fmt: skip
 # Debian's name first; GitHub's runners have Chromium or Chrome under another.
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+# A script, style sheet, image or font a page would fetch from another host.
+REMOTE = re.compile(r'<(?:script|link|img|source)\b[^>]*\b(?:src|href)="(?:https?:)?//[^"]*"')
 # The page's JavaScript (Material's annotations) runs before the DOM is dumped: virtual time.
 HEADLESS = ("--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000")
 
@@ -96,3 +99,10 @@ def test_each_instruction_has_its_annotation_and_the_console_stays_empty(
     taken = opened(browser, url, f"--screenshot={shot}", "--window-size=1280,2400")
     assert taken.returncode == 0, taken.stderr[-2000:]
     assert shot.stat().st_size > 0
+
+
+def test_no_page_loads_anything_from_another_host() -> None:
+    pages = sorted(SITE.glob("**/*.html"))
+    assert pages, "no site in build/site: run `nox -s docs`"
+    remote = {page.relative_to(SITE).as_posix(): REMOTE.findall(page.read_text()) for page in pages}
+    assert not {page: found for page, found in remote.items() if found}
