@@ -265,7 +265,7 @@ def check_rows(
 
 
 def checks_tables() -> str:
-    """One table per test module, headed by its docstring's first line."""
+    """One table per test module, under its name and its docstring's first paragraph."""
     out = []
     paths = [path for folder in CHECKS for path in sorted(folder.glob("test_*.py"))]
     modules = {path: ast.parse(path.read_text()) for path in paths}
@@ -275,9 +275,10 @@ def checks_tables() -> str:
         rows = check_rows(module, {**constants, **module_constants(module)})
         if not rows:
             continue
-        summary = (ast.get_docstring(module) or "").split("\n\n")[0]
-        out.append(f"### {' '.join(summary.split())}\n")
-        out.append(f"`{path.relative_to(ROOT).as_posix()}`\n")
+        summary = " ".join((ast.get_docstring(module) or "").split("\n\n")[0].split())
+        title = path.stem.removeprefix("test_").replace("_", " ").capitalize()
+        out.append(f"### {title}\n")
+        out.append(f"{summary} (`{path.relative_to(ROOT).as_posix()}`)\n")
         out.append(f"| check | {' | '.join(IMAGE_NAMES)} |")
         out.append("|---|" + "---|" * len(IMAGE_NAMES))
         for name, feature, cells in rows:
