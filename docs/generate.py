@@ -43,19 +43,31 @@ class Instruction:
     text: str  # its lines joined, comments and continuations removed, spaces collapsed
 
 
+# A heredoc's opening (`RUN <<EOF`, `COPY <<-"EOT" /file`): its lines are the instruction's.
+HEREDOC = re.compile(r"<<(-?)[\"']?(\w+)[\"']?")
+
+
 def instructions(lines: list[str]) -> list[Instruction]:
-    """The Dockerfile's instructions, each with where it starts (heredocs are not read)."""
-    found, start, parts = [], None, []
+    """The Dockerfile's instructions, each with where it starts."""
+    found, start, parts, heredocs = [], None, [], []
     for number, line in enumerate(lines):
         stripped = line.strip()
-        if start is None and (not stripped or stripped.startswith("#")):
+        if heredocs:  # inside a heredoc: every line is its text, up to its delimiter
+            if (stripped if heredocs[0][0] else line) == heredocs[0][1]:
+                heredocs.pop(0)
+            if not heredocs:
+                found.append(Instruction(start, " ".join(" ".join(parts).split())))
+                start, parts = None, []
             continue
-        if start is not None and (not stripped or stripped.startswith("#")):
-            continue  # a comment or blank line inside a continued instruction
+        if not stripped or stripped.startswith("#"):
+            continue  # a comment or a blank line, between instructions or inside one
         if start is None:
             start = number
         parts.append(stripped.removesuffix("\\").strip())
-        if not stripped.endswith("\\"):
+        if stripped.endswith("\\"):
+            continue
+        heredocs = [(dash == "-", word) for dash, word in HEREDOC.findall(" ".join(parts))]
+        if not heredocs:
             found.append(Instruction(start, " ".join(" ".join(parts).split())))
             start, parts = None, []
     return found

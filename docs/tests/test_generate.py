@@ -82,3 +82,9 @@ def test_a_note_citing_a_check_the_tests_lack_is_reported() -> None:
     assert not cited_checks(notes_of("Dockerfile"), "notes", known)
     problems = cited_checks("(`test_that_was_renamed`)", "notes", known)
     assert problems == ["notes: cites `test_that_was_renamed`, no test of that name"]
+
+
+def test_a_heredoc_is_one_instruction_with_its_lines() -> None:
+    lines = ["FROM x", "RUN <<EOF", "# not a comment", "echo hi", "EOF", "COPY <<-END /f", "\tEND"]
+    found = instructions(lines)
+    assert [(i.first, i.text.split()[0]) for i in found] == [(0, "FROM"), (1, "RUN"), (5, "COPY")]
