@@ -1,7 +1,7 @@
 """Sessions. The kernel a cloner keeps: lint, unit, build, test, up, compose, rename,
 reproducible, adoption. The lab adds its own (multiarch, publish, verify, supply_chain, bench,
 startup, cold_builds, and the journey's steps and journey) when lab/ is present: `rm -r lab`
-removes them (README, "Layout").
+removes them (README, "Layout"); docs/ adds `docs`, the documentation site.
 
 Each session is its own recipe: it syncs the dependency groups it needs (pyproject.toml), then
 runs pytest or a tool of tools/ as ``python -m tools.NAME`` (each with its own --help). A tool
@@ -107,4 +107,11 @@ try:
     import lab.sessions  # noqa: F401  (multiarch, publish, verify, supply_chain, bench, ...)
 except ModuleNotFoundError as missing:
     if missing.name != "lab":
+        raise
+
+# The documentation site, optional too: `rm -r docs mkdocs.yml` removes it and `nox -s docs`.
+try:
+    import docs.sessions  # noqa: F401  (docs)
+except ModuleNotFoundError as missing:
+    if missing.name != "docs":
         raise

@@ -1,6 +1,7 @@
 """A cloner's first hour, proven on every CI run: copy the project, delete the lab (`rm -r lab`:
-bench, startup, footprint, README tables, the journey), rename it with one command, and
-everything left still lints, passes, builds and serves."""
+bench, startup, footprint, README tables, the journey) and the documentation site
+(`rm -r docs mkdocs.yml`), rename it with one command, and everything left still lints, passes,
+builds and serves."""
 
 import os
 import re
@@ -23,8 +24,9 @@ NOT_YET = "*Not yet measured under the name "
 
 NEW = "acmelinks"
 NEW_IMAGES = (f"{NEW}:optimized", f"{NEW}:minimal", f"{NEW}:baseline")
-# The optional folder a cloner may delete, and the kernel's sessions that must outlive it.
-LAB = "lab"
+# The optional parts a cloner may delete (the lab, the documentation site), and the kernel's
+# sessions that must outlive them.
+OPTIONAL = ("lab", "docs", "mkdocs.yml")
 KERNEL_SESSIONS = {
     "lint", "unit", "build", "test", "up", "compose", "rename", "reproducible", "adoption"
 }  # fmt: skip
@@ -40,12 +42,17 @@ def run(*command: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def renamed_copy(copy: Path, new: str, *, remote: str = "") -> Path:
-    """This checkout's files copied to ``copy``, the lab removed, a git repository made (with
-    ``remote`` as origin if given), then `nox -s rename -- NEW` run there, as a cloner would."""
+    """This checkout's files copied to ``copy``, the optional parts removed, a git repository
+    made (with ``remote`` as origin if given), then `nox -s rename -- NEW` run there, as a
+    cloner would."""
     for name in project.files():
         (copy / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, copy / name)
-    shutil.rmtree(copy / LAB, ignore_errors=True)
+    for part in OPTIONAL:
+        if (copy / part).is_dir():
+            shutil.rmtree(copy / part)
+        else:
+            (copy / part).unlink(missing_ok=True)
     subprocess.run(["git", "init", "--quiet"], cwd=copy, check=True)
     if remote:
         subprocess.run(["git", "remote", "add", "origin", remote], cwd=copy, check=True)
