@@ -116,7 +116,9 @@ class TrustedProxies:
 
     def __init__(self, app: ASGIApp, trusted: list[str]) -> None:
         self.anyone = "*" in trusted
-        self.networks = [ipaddress.ip_network(item, strict=False) for item in trusted if item != "*"]
+        self.networks = [
+            ipaddress.ip_network(item, strict=False) for item in trusted if item != "*"
+        ]
         # The same list, normalized: uvicorn would take "10.0.0.1/8" for a name, not a network.
         normalized = "*" if self.anyone else [str(network) for network in self.networks]
         self.app = ProxyHeadersMiddleware(app, trusted_hosts=normalized)  # type: ignore[arg-type]
