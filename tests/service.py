@@ -34,14 +34,23 @@ and never run.
 - ``ADMIN_TOKEN``: an admin secret read from a file (``AdminToken``, tests/image/contract.py);
 - ``BUILD_INFO``: an endpoint reporting the build metadata the image passes it;
 - ``CLOSED_ON_STOP``: a line the service logs once it has closed its storage on SIGTERM;
-- ``DEV_EDIT``: an edit of the sources whose effect the dev loop then serves (``DevEdit``).
+- ``DEV_EDIT``: an edit of the sources whose effect the dev loop then serves (``DevEdit``);
+- ``SERVICE_LINKS``: the words of the one line it logs when it ignores a service link an
+  orchestrator injected into a variable named like its own (``PACKAGE_PORT=tcp://IP:PORT``);
+- ``JSON_LOGS``: the ``"VARIABLE=value"`` that makes every log line JSON, start-up errors too;
+- ``PROXY``: links that follow a trusted reverse proxy's headers (``ProxyHeaders``);
+- ``DUAL_STACK_HOST``: the ``PACKAGE_HOST`` value that serves IPv4 and IPv6 on one port;
+- ``RESOURCE_ERRORS``: the words of the line counting the errors of a file-descriptor
+  exhaustion, logged instead of one line (and traceback) each;
+- ``UNWRITABLE_DATABASE``: the words of its one ERROR line (exit 1) when a file its storage left
+  in the data folder belongs to another uid (an older image that ran as root).
 """
 
 import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tests.image.contract import AdminToken, DevEdit
+from tests.image.contract import AdminToken, DevEdit, ProxyHeaders
 from tools.project import ENV_PREFIX, HEALTH_PATH, PACKAGE
 
 if TYPE_CHECKING:
@@ -135,3 +144,26 @@ def _serves_health(container: "Container", marker: str) -> bool:
 
 
 DEV_EDIT: DevEdit | None = DevEdit(f"src/{PACKAGE}/app.py", _edit_health, _serves_health)
+
+SERVICE_LINKS: str | None = "enableServiceLinks: false"
+
+JSON_LOGS: str | None = f"{ENV_PREFIX}LOG_FORMAT=json"
+
+
+def _short_url(container: "Container", headers: dict[str, str]) -> str:
+    answer = container.request("POST", "/links", {"url": "https://example.com/proxied"}, headers)
+    return answer.json().get("short_url", "") if answer.status in (200, 201) else ""
+
+
+PROXY: ProxyHeaders | None = ProxyHeaders(
+    trusted=f"{ENV_PREFIX}FORWARDED_ALLOW_IPS",
+    settings=(f"{ENV_PREFIX}ALLOWED_HOSTS=links.example.com",),
+    host="links.example.com",
+    link=_short_url,
+)
+
+DUAL_STACK_HOST: str | None = "::"
+
+RESOURCE_ERRORS: str | None = "not logged one by one"
+
+UNWRITABLE_DATABASE: str | None = "write it; fix: chown"

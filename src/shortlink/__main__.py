@@ -1,6 +1,7 @@
 """Run the service: ``python -m shortlink`` (or the ``shortlink`` console script)."""
 
 import logging
+import os
 import sys
 
 import uvicorn
@@ -8,8 +9,14 @@ from pydantic import ValidationError
 
 from . import logs
 from .app import StartupError, create_app
-from .server import KEEP_ALIVE_SECONDS, protocol
-from .settings import ENV_PREFIX, Settings
+from .server import KEEP_ALIVE_SECONDS, dual_stack_socket, protocol
+from .settings import (
+    ENV_PREFIX,
+    SERVICE_LINKS_FIX,
+    Settings,
+    ignored_service_links,
+    requested_log_format,
+)
 
 # Below Docker's default 10 s stop timeout, so in-flight requests end and the database closes
 # before a SIGKILL could arrive.
@@ -19,7 +26,9 @@ log = logging.getLogger(__package__)
 
 
 def main() -> int:
-    logs.configure("info")
+    # The format asked for, from the start: an invalid setting is reported in it too.
+    log_format = requested_log_format(os.environ)
+    logs.configure("info", log_format)
     try:
         settings = Settings()
     except ValidationError as error:
@@ -30,22 +39,32 @@ def main() -> int:
         log.error("invalid settings: %s", problems)
         return 2
     logs.configure(settings.log_level, settings.log_format)
+    if ignored := ignored_service_links(os.environ):
+        log.warning("ignored %s: %s", ", ".join(ignored), SERVICE_LINKS_FIX)
     try:
         app = create_app(settings)
+        sock = dual_stack_socket(settings.host, settings.port)
     except StartupError as error:
         log.error("cannot start: %s", error)
         return 1
-    uvicorn.run(
+    except OSError as error:
+        log.error("cannot listen on %s port %d: %s", settings.host, settings.port, error.strerror)
+        return 1
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         http=protocol(),
         log_config=None,
         access_log=False,
+        # The app believes only the proxies its settings name (middleware.TrustedProxies).
+        proxy_headers=False,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
-    return 0
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock] if sock else None)
+    return 0 if server.started else 1
 
 
 if __name__ == "__main__":

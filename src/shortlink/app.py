@@ -4,6 +4,7 @@ import logging
 import pathlib
 import re
 import secrets
+import unicodedata
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib.metadata import version as package_version
@@ -18,9 +19,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from . import urls
-from .middleware import BodySizeLimit, RequestLog, SafeJSONResponse
-from .settings import Settings
-from .store import Link, Store, StoreError, StoreFull
+from .middleware import BodySizeLimit, RequestLog, SafeJSONResponse, TrustedProxies
+from .server import ResourceErrors
+from .settings import Settings, trusted_proxies
+from .store import Link, Store, StoreError, StoreFull, StoreUnusable
 
 MAX_URL_LENGTH = urls.MAX_URL_LENGTH
 MAX_BODY_BYTES = 16 * 1024
@@ -94,6 +96,7 @@ def problem(description: str) -> dict[str, Any]:
 
 
 STORE_PROBLEMS = {
+    500: problem("The database cannot be written until an operator fixes it (read-only file)."),
     503: problem("The database cannot be written now; retry after Retry-After seconds."),
     507: problem("The disk is full: the link cannot be stored now; retry after Retry-After."),
 }
@@ -111,7 +114,8 @@ def read_admin_token(path: pathlib.Path | None) -> bytes | None:
         log.warning("deletion disabled: no admin token file configured")
         return None
     try:
-        token = path.read_bytes().decode().strip()
+        # As editors save it: a byte-order mark (Windows' Notepad) and a final newline dropped.
+        token = path.read_bytes().decode("utf-8-sig").strip()
     except FileNotFoundError:
         log.warning("deletion disabled: admin token file %s does not exist", path)
         return None
@@ -121,6 +125,12 @@ def read_admin_token(path: pathlib.Path | None) -> bytes | None:
         raise StartupError(f"cannot read the admin token file {path}: not UTF-8 text") from None
     if not token:
         raise StartupError(f"the admin token file {path} is empty")
+    if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in token):
+        # No header can carry these: every DELETE would be refused with no word why.
+        raise StartupError(
+            f"the admin token file {path} holds more than one line, or control or invisible "
+            "characters: write the token alone, on one line"
+        )
     return token.encode()
 
 
@@ -148,6 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        ResourceErrors().install()
         store.start()
         yield
         await store.close()
@@ -162,6 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store = store
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(RequestLog)
+    app.add_middleware(TrustedProxies, trusted=trusted_proxies(settings.forwarded_allow_ips))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_input(_: Request, error: RequestValidationError) -> SafeJSONResponse:
@@ -186,6 +198,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(StoreError)
     async def store_problem(request: Request, error: StoreError) -> SafeJSONResponse:
         log.error("%s %s not stored: %s", request.method, request.url.path, error)
+        if isinstance(error, StoreUnusable):
+            # No Retry-After: retrying cannot help until an operator acts (the log says why).
+            return SafeJSONResponse({"detail": "the database cannot be written"}, 500)
         full = isinstance(error, StoreFull)
         return SafeJSONResponse(
             {"detail": "the disk is full" if full else "the database cannot be written now"},

@@ -1,5 +1,7 @@
-"""ASGI middleware: a request body limit, and one log line per request that no error escapes."""
+"""ASGI middleware: a request body limit, one log line per request that no error escapes, and
+the headers of trusted reverse proxies."""
 
+import ipaddress
 import json
 import logging
 import time
@@ -8,6 +10,7 @@ import traceback
 from fastapi import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 access_log = logging.getLogger(f"{__package__}.access")
 log = logging.getLogger(__package__)
@@ -100,3 +103,59 @@ class RequestLog:
             access_log.info(
                 "%s %s %d %.1fms", scope["method"], scope["path"], status or 500, elapsed_ms
             )
+
+
+class TrustedProxies:
+    """What a trusted reverse proxy says of the request, and only a trusted one: the scheme
+    (X-Forwarded-Proto) and client (X-Forwarded-For), by uvicorn's ProxyHeadersMiddleware, and
+    the host the client asked for (X-Forwarded-Host), which uvicorn leaves alone.
+
+    ``trusted``: addresses and networks, or "*"; an IPv4 client of a dual-stack socket
+    (::ffff:10.0.0.1) counts as its IPv4 address, here and in the logs.
+    """
+
+    def __init__(self, app: ASGIApp, trusted: list[str]) -> None:
+        self.anyone = "*" in trusted
+        self.networks = [
+            ipaddress.ip_network(item, strict=False) for item in trusted if item != "*"
+        ]
+        # The same list, normalized: uvicorn would take "10.0.0.1/8" for a name, not a network.
+        normalized = "*" if self.anyone else [str(network) for network in self.networks]
+        self.app = ProxyHeadersMiddleware(app, trusted_hosts=normalized)  # type: ignore[arg-type]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)  # type: ignore[arg-type]
+            return
+        client = scope.get("client")
+        if client:
+            client = (_unmapped(client[0]), *client[1:])
+            scope["client"] = client
+        if client and self._trusts(client[0]):
+            forwarded = [v for k, v in scope["headers"] if k == b"x-forwarded-host"]
+            # The last value: what the proxy nearest to us set or appended.
+            host = b",".join(forwarded).split(b",")[-1].strip() if forwarded else b""
+            if host:
+                others = [(k, v) for k, v in scope["headers"] if k != b"host"]
+                scope["headers"] = [*others, (b"host", host)]
+        await self.app(scope, receive, send)  # type: ignore[arg-type]
+
+    def _trusts(self, host: str) -> bool:
+        if self.anyone:
+            return True
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self.networks)
+
+
+def _unmapped(host: str) -> str:
+    """``::ffff:10.0.0.1`` as ``10.0.0.1``; any other host as it is."""
+    if host.startswith("::ffff:"):
+        try:
+            mapped = ipaddress.IPv6Address(host).ipv4_mapped
+        except ValueError:
+            return host
+        return str(mapped) if mapped else host
+    return host

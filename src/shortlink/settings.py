@@ -1,10 +1,19 @@
 """Every setting of the service, read from environment variables prefixed with the package name."""
 
+import ipaddress
+import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from .logs import LogFormat
 
@@ -13,13 +22,38 @@ ENV_PREFIX = f"{__package__.upper()}_"
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 
+# What an orchestrator injects for a service named like this package, in variables that look
+# like ours: Kubernetes sets `<SERVICE>_PORT=tcp://10.96.12.34:8000` (and `_PORT_8000_TCP...`,
+# `_SERVICE_HOST`...) in every pod of the namespace; container links do the same. Never a
+# setting: such a value is ignored, and said once (ignored_service_links).
+SERVICE_LINK = re.compile(r"(tcp|udp|sctp)://(\[[0-9A-Fa-f:.]+\]|[^\s/:\[\]]+):[0-9]+")
+SERVICE_LINKS_FIX = (
+    "a service link an orchestrator injects for a service of that name, not a setting "
+    "(in Kubernetes, enableServiceLinks: false in the pod spec stops it)"
+)
+
+
+def is_service_link(value: object) -> bool:
+    return isinstance(value, str) and SERVICE_LINK.fullmatch(value.strip()) is not None
+
+
+class _EnvironmentWithoutServiceLinks(EnvSettingsSource):
+    """The environment, as pydantic-settings reads it, minus service-link values."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        value, key, is_complex = super().get_field_value(field, field_name)
+        return (None if is_service_link(value) else value), key, is_complex
+
 
 class Settings(BaseSettings):
     """The service's settings; the README's settings table is written from these fields."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True)
 
-    host: str = Field("127.0.0.1", description="Address to listen on.")
+    host: str = Field(
+        "127.0.0.1",
+        description="Address to listen on; :: listens on IPv6 and IPv4 on one port.",
+    )
     port: int = Field(8000, ge=1, le=65535, description="TCP port to listen on.")
     data_dir: Path = Field(Path("data"), description="Folder holding the SQLite database.")
     admin_token_file: Path | None = Field(
@@ -35,9 +69,28 @@ class Settings(BaseSettings):
         "localhost,127.0.0.1,::1",
         description="Comma-separated Host header names short URLs may use; * for any.",
     )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1,::1",
+        description=(
+            "Comma-separated addresses or networks of the reverse proxies whose X-Forwarded-Proto,"
+            " -For and -Host are believed; * for any; empty for none."
+        ),
+    )
     version: str | None = Field(None, description="Reported by /version; default: the package's.")
     revision: str = Field("unknown", description="Git revision reported by /version.")
     build_date: str = Field("unknown", description="Build date reported by /version.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        environment = _EnvironmentWithoutServiceLinks(settings_cls)
+        return init_settings, environment, dotenv_settings, file_secret_settings
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
@@ -48,3 +101,38 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_means_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses_or_networks(cls, value: str) -> str:
+        # uvicorn would take a misspelt address as a name no client ever has, silently.
+        for item in trusted_proxies(value):
+            if item != "*":
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
+
+
+def trusted_proxies(setting: str) -> list[str]:
+    """The items of a forwarded_allow_ips setting."""
+    return [item.strip() for item in setting.split(",") if item.strip()]
+
+
+def ignored_service_links(environ: Mapping[str, str]) -> list[str]:
+    """``NAME=value`` of each variable named like a setting whose value is a service link."""
+    names = {f"{ENV_PREFIX}{name}".upper() for name in Settings.model_fields}
+    return sorted(
+        f"{name}={value.strip()}"
+        for name, value in environ.items()
+        if name.upper() in names and is_service_link(value)
+    )
+
+
+def requested_log_format(environ: Mapping[str, str]) -> LogFormat:
+    """The log format the environment asks for, before the settings are validated: so that
+    even an invalid setting is reported in it."""
+    wanted = f"{ENV_PREFIX}LOG_FORMAT"
+    values = [value for name, value in environ.items() if name.upper() == wanted]
+    return "json" if values and values[0].strip().lower() == "json" else "text"

@@ -13,6 +13,7 @@ import os
 import queue
 import secrets
 import sqlite3
+import stat
 import string
 import threading
 from collections import Counter
@@ -53,6 +54,16 @@ FIND_BY_CODE = "SELECT code, url, hits, created_at FROM links WHERE code = ?"
 FIND_BY_URL = "SELECT code, url, hits, created_at FROM links WHERE url = ?"
 # Errors that mean "no room or no way to write now", which retrying later can cure.
 NO_SPACE_CODES = {sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN}
+# Errors no retry cures: the file cannot be written by this process, or is not a database.
+PERMANENT_CODES = {
+    sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_PERM,
+    sqlite3.SQLITE_AUTH,
+    sqlite3.SQLITE_CORRUPT,
+    sqlite3.SQLITE_NOTADB,
+}
+# What SQLite writes beside the database in WAL mode; each must be writable too.
+COMPANIONS = ("", "-wal", "-shm")
 
 log = logging.getLogger(__package__)
 
@@ -63,6 +74,11 @@ class StoreError(Exception):
 
 class StoreFull(StoreError):
     """A write could not be stored (disk full, I/O error); the same write may succeed later."""
+
+
+class StoreUnusable(StoreError):
+    """A write failed for a reason no retry cures (read-only file, corruption): an operator
+    must act."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +106,28 @@ def _check_data_dir(data_dir: Path) -> None:
         raise StoreError(f"the data folder {data_dir} is not writable by uid {os.getuid()}")
 
 
+def _check_database_files(path: Path) -> None:
+    """Refuse a database file (or its -wal or -shm) this process cannot write: left by an
+    older image that ran as root, or by another uid. SQLite would open it read-only and fail
+    every write; this says so at start instead, with the owner, the mode and the fix."""
+    for suffix in COMPANIONS:
+        file = path.with_name(path.name + suffix)
+        try:
+            status = file.stat()
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            raise StoreError(f"cannot read the database file {file}: {error.strerror}") from error
+        if not os.access(file, os.R_OK | os.W_OK):
+            uid = os.getuid()
+            raise StoreError(
+                f"the database file {file} is owned by uid {status.st_uid} (gid "
+                f"{status.st_gid}) with mode {stat.filemode(status.st_mode)}: uid {uid} cannot "
+                f"write it; fix: chown {uid} {path}* (the database and its -wal and -shm), or "
+                f"make them writable by a group uid {uid} is in"
+            )
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -105,6 +143,7 @@ class Store:
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / DATABASE_NAME
         _check_data_dir(data_dir)
+        _check_database_files(self.path)
         self._reader_lock = threading.Lock()
         self._hits: Counter[str] = Counter()
         self._hits_unwritten = False
@@ -290,6 +329,8 @@ def _store_error(error: Exception) -> Exception:
     code = getattr(error, "sqlite_errorcode", None)
     if code is not None and code & 0xFF in NO_SPACE_CODES:
         return StoreFull(f"the database cannot store this now: {error}")
+    if code is not None and code & 0xFF in PERMANENT_CODES:
+        return StoreUnusable(f"the database cannot be written: {error}")
     return StoreError(f"database error: {error}")
 
 

@@ -22,6 +22,9 @@ ABSENT = {
     "ADMIN_TOKEN": "test_an_unreadable_admin_token_file_fails_fast_with_one_line",
     "BUILD_INFO": "test_the_service_reports_the_build_metadata_the_image_passes_it",
     "CLOSED_ON_STOP": "test_docker_stop_lets_the_service_close_its_storage",
+    "SERVICE_LINKS": "test_an_injected_service_link_is_ignored_and_said_in_one_line",
+    "PROXY": "test_links_follow_a_trusted_proxy_and_only_a_trusted_one",
+    "UNWRITABLE_DATABASE": "test_a_database_left_by_another_uid_fails_fast_with_one_line",
 }
 
 

@@ -84,3 +84,14 @@ class DevEdit:
     source: str  # the file edited, relative to the project root
     edit: Callable[["Path", str], None]  # make the edit under a project root, with a marker
     serves: Callable[["Container", str], bool]  # whether the running service answers it
+
+
+@dataclass(frozen=True)
+class ProxyHeaders:
+    """Links the service gives out name the public scheme and host a reverse proxy forwards,
+    when the proxy is one its settings trust, and only then."""
+
+    trusted: str  # the setting naming the trusted proxies' addresses or networks, comma-separated
+    settings: tuple[str, ...]  # "VARIABLE=value"s it also needs to name ``host`` in its links
+    host: str  # the public host name the proxy forwards (X-Forwarded-Host)
+    link: Callable[["Container", dict[str, str]], str]  # a link it gives, sent these headers

@@ -28,9 +28,15 @@ OPTIONAL = {
     "BUILD_INFO": callable,
     "CLOSED_ON_STOP": lambda value: isinstance(value, str) and bool(value),
     "DEV_EDIT": lambda value: isinstance(value, service.DevEdit),
+    "SERVICE_LINKS": lambda value: isinstance(value, str) and bool(value),
+    "JSON_LOGS": lambda value: isinstance(value, str) and "=" in value,
+    "PROXY": lambda value: isinstance(value, service.ProxyHeaders),
+    "DUAL_STACK_HOST": lambda value: isinstance(value, str) and bool(value),
+    "RESOURCE_ERRORS": lambda value: isinstance(value, str) and bool(value),
+    "UNWRITABLE_DATABASE": lambda value: isinstance(value, str) and bool(value),
 }
 # What the seam may also name: the shapes of its optional features (contract.py), typing.
-ALSO = {"AdminToken", "DevEdit", "Callable", "TYPE_CHECKING"}
+ALSO = {"AdminToken", "DevEdit", "ProxyHeaders", "Callable", "TYPE_CHECKING"}
 SOURCES = ROOT / "src" / PACKAGE
 
 
@@ -75,6 +81,12 @@ def test_settings_it_names_are_the_services() -> None:
         assert variable.startswith(ENV_PREFIX), setting
         assert value, setting
     compile(service.LOCATE_APP, "LOCATE_APP", "exec")
+    named = [service.JSON_LOGS] if service.JSON_LOGS else []
+    if service.PROXY:
+        named += [f"{service.PROXY.trusted}=", *service.PROXY.settings]
+    for setting in named:
+        assert setting.startswith(ENV_PREFIX), setting
+        assert "=" in setting, setting
 
 
 def test_every_literal_a_check_looks_for_is_in_the_service() -> None:
@@ -85,6 +97,9 @@ def test_every_literal_a_check_looks_for_is_in_the_service() -> None:
         literals += [service.ADMIN_TOKEN.unreadable, service.ADMIN_TOKEN.disabled]
     if service.CLOSED_ON_STOP:
         literals.append(service.CLOSED_ON_STOP)
+    for words in (service.SERVICE_LINKS, service.RESOURCE_ERRORS, service.UNWRITABLE_DATABASE):
+        if words:
+            literals.append(words)
     missing = [literal for literal in literals if literal not in text]
     assert not missing, f"not in {SOURCES.relative_to(ROOT)}: {missing}"
     if service.DEV_EDIT:

@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tests.image.contract import AdminToken, DevEdit
+from tests.image.contract import AdminToken, DevEdit, ProxyHeaders
 from tools.project import ENV_PREFIX, HEALTH_PATH, PACKAGE
 
 if TYPE_CHECKING:
@@ -55,6 +55,12 @@ def round_trip(container: "Container") -> str:
 ADMIN_TOKEN: AdminToken | None = None
 BUILD_INFO: Callable[["Container"], dict[str, str]] | None = None
 CLOSED_ON_STOP: str | None = None
+SERVICE_LINKS: str | None = None
+JSON_LOGS: str | None = None
+PROXY: ProxyHeaders | None = None
+DUAL_STACK_HOST: str | None = None
+RESOURCE_ERRORS: str | None = None
+UNWRITABLE_DATABASE: str | None = None
 
 
 def _edit_health(root: "Path", marker: str) -> None:
