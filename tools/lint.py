@@ -42,15 +42,22 @@ class LintError(Exception):
     """A tool that could not give a verdict: one line saying why."""
 
 
+def run(command: list[str]) -> subprocess.CompletedProcess[str]:
+    """``command`` in the project root, its output captured; LintError when it is missing."""
+    try:
+        return subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    except FileNotFoundError:
+        raise LintError(f"{command[0]} is not installed: run `nox -s lint`") from None
+
+
 def checkov(framework: str, *targets: str) -> dict[str, set[str]]:
     """checkov's failed check ids on ``targets`` (files, or a folder with ``-d``), by file name.
 
     Offline (--skip-download: no guidelines from Prisma Cloud). LintError when it parsed
     nothing or answered no JSON."""
-    done = subprocess.run(
+    done = run(
         ["checkov", "--framework", framework, *targets, "--skip-download", "--quiet",
          "--compact", "--output", "json"],
-        capture_output=True, text=True, cwd=ROOT,
     )  # fmt: skip
     try:
         report = json.loads(done.stdout)
@@ -91,12 +98,17 @@ def dockerfile_problems() -> list[str]:
 def unlocked(deployment: Path, folder: Path) -> Path:
     """A copy of the Deployment whose container has no securityContext, and whose first field
     of the pod's securityContext is misspelt (what --strict validation must reject)."""
-    documents = list(yaml.safe_load_all(deployment.read_text()))
-    for document in documents:
-        pod = document["spec"]["template"]["spec"]
-        for container in pod["containers"]:
-            container.pop("securityContext", None)
-        pod["securityContext"]["runAsNonroot"] = pod["securityContext"].pop("runAsNonRoot")
+    try:
+        documents = list(yaml.safe_load_all(deployment.read_text()))
+        for document in documents:
+            pod = document["spec"]["template"]["spec"]
+            for container in pod["containers"]:
+                container.pop("securityContext", None)
+            pod["securityContext"]["runAsNonroot"] = pod["securityContext"].pop("runAsNonRoot")
+    except (yaml.YAMLError, KeyError, TypeError) as error:
+        where = deployment.relative_to(ROOT)
+        said = " ".join(f"{type(error).__name__}: {error}".split())
+        raise LintError(f"{where} is not the Deployment lint expects: {said}") from None
     copy = folder / deployment.name
     copy.write_text(yaml.safe_dump_all(documents))
     return copy
@@ -110,15 +122,15 @@ def manifest_problems() -> list[str]:
         return [f"no manifests in {MANIFESTS.relative_to(ROOT)}"]
     problems = []
     validate = ["kubernetes-validate", "--strict", "--quiet"]
-    if subprocess.run([*validate, *manifests], cwd=ROOT).returncode:
-        problems.append("kubernetes-validate rejected the manifests (above)")
+    if (checked := run([*validate, *manifests])).returncode:
+        said = (checked.stdout + checked.stderr).strip().replace("\n", " | ")
+        problems.append(f"kubernetes-validate rejected the manifests: {said}")
     failed = checkov("kubernetes", "-d", str(MANIFESTS.relative_to(ROOT)))
     print(f"checkov on {MANIFESTS.relative_to(ROOT)}: {shown(failed)}")
     problems += [f"checkov: {name} fails {sorted(ids)}" for name, ids in failed.items()]
     with tempfile.TemporaryDirectory() as folder:
         broken = unlocked(MANIFESTS / "deployment.yaml", Path(folder))
-        rejected = subprocess.run([*validate, str(broken)], capture_output=True, text=True)
-        if not rejected.returncode:
+        if not run([*validate, str(broken)]).returncode:
             problems.append("kubernetes-validate --strict accepts a misspelt field")
         found = checkov("kubernetes", "-f", str(broken)).get(broken.name, set())
     print(f"checkov on a Deployment without the container's securityContext: {sorted(found)}")
