@@ -5,10 +5,11 @@
   offline; actionlint's PyPI package downloads its binary at install, which fails here);
 - zizmor on the GitHub files (offline), shellcheck on every shell script of the project;
 - checkov on the images' Dockerfiles (the baseline must fail CKV_DOCKER_2, 3 and 7, the others
-  nothing) and on the Kubernetes manifests (nothing), kubernetes-validate (strict, against its
-  bundled schemas) on the manifests; each shown a broken copy of the Deployment, which it must
-  reject, so a check that no longer looks cannot pass quietly. dev.Dockerfile and the tests'
-  toolbox are not services anyone deploys: hadolint's only.
+  nothing) and on the Kubernetes manifests (nothing), run by uvx at its pin
+  (tools/checkov-requirements.txt); kubernetes-validate (strict, against its bundled schemas)
+  on the manifests. Each is shown a broken copy of the Deployment, which it must reject, so a
+  check that no longer looks cannot pass quietly. dev.Dockerfile and the tests' toolbox are not
+  services anyone deploys: hadolint's only.
 
 Run in the lint session's venv, where those tools are installed. Exits 1 with what failed.
 """
@@ -33,6 +34,8 @@ BASELINE_FINDINGS = (("DL3006", "DL3007"), ("DL3015",))
 # checkov's findings on the baseline: no HEALTHCHECK (2), no USER (3), an untagged base (7).
 BASELINE_CHECKOV = {"CKV_DOCKER_2", "CKV_DOCKER_3", "CKV_DOCKER_7"}
 MANIFESTS = ROOT / "deploy" / "kubernetes"
+# checkov's pin (why it is not in pyproject.toml: that file's comment).
+CHECKOV_PIN = ROOT / "tools" / "checkov-requirements.txt"
 # What checkov must flag in a Deployment whose container lost its securityContext: privilege
 # escalation (20), a writable root (22), capabilities kept (37).
 UNLOCKED_FINDINGS = {"CKV_K8S_20", "CKV_K8S_22", "CKV_K8S_37"}
@@ -50,14 +53,24 @@ def run(command: list[str]) -> subprocess.CompletedProcess[str]:
         raise LintError(f"{command[0]} is not installed: run `nox -s lint`") from None
 
 
+def checkov_pin() -> str:
+    """The one requirement line of CHECKOV_PIN (checkov==VERSION)."""
+    lines = [line.strip() for line in CHECKOV_PIN.read_text().splitlines()]
+    pins = [line for line in lines if line and not line.startswith("#")]
+    if len(pins) != 1 or not re.fullmatch(r"checkov==[\w.]+", pins[0]):
+        raise LintError(f"{CHECKOV_PIN.relative_to(ROOT)}: expected one line checkov==VERSION")
+    return pins[0]
+
+
 def checkov(framework: str, *targets: str) -> dict[str, set[str]]:
     """checkov's failed check ids on ``targets`` (files, or a folder with ``-d``), by file name.
 
-    Offline (--skip-download: no guidelines from Prisma Cloud). LintError when it parsed
+    Run by uvx in an environment of its own, at the pinned version; offline once installed
+    (--skip-download: no guidelines from Prisma Cloud). LintError when it parsed
     nothing or answered no JSON."""
     done = run(
-        ["checkov", "--framework", framework, *targets, "--skip-download", "--quiet",
-         "--compact", "--output", "json"],
+        ["uvx", "--from", checkov_pin(), "checkov", "--framework", framework, *targets,
+         "--skip-download", "--quiet", "--compact", "--output", "json"],
     )  # fmt: skip
     try:
         report = json.loads(done.stdout)
