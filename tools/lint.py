@@ -3,14 +3,25 @@
 - the baseline is bad on purpose: hadolint must still report what it is shown for;
 - the workflow and Dependabot files against their schemas (check-jsonschema, vendored,
   offline; actionlint's PyPI package downloads its binary at install, which fails here);
-- zizmor on the GitHub files (offline), shellcheck on every shell script of the project.
+- zizmor on the GitHub files (offline), shellcheck on every shell script of the project;
+- checkov on the images' Dockerfiles (the baseline must fail CKV_DOCKER_2, 3 and 7, the others
+  nothing) and on the Kubernetes manifests (nothing), run by uvx at its pin
+  (tools/checkov-requirements.txt); kubernetes-validate (strict, against its bundled schemas)
+  on the manifests. Each is shown a broken copy of the Deployment, which it must reject, so a
+  check that no longer looks cannot pass quietly. dev.Dockerfile and the tests' toolbox are not
+  services anyone deploys: hadolint's only.
 
 Run in the lint session's venv, where those tools are installed. Exits 1 with what failed.
 """
 
+import json
 import re
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
+
+import yaml
 
 from tools import images, project
 from tools.project import ROOT
@@ -18,6 +29,127 @@ from tools.project import ROOT
 # What the baseline must be flagged for: an untagged base (DL3006) or `latest` (DL3007), and
 # apt without --no-install-recommends (DL3015). hadolint can see the first only in a literal FROM.
 BASELINE_FINDINGS = (("DL3006", "DL3007"), ("DL3015",))
+
+
+# checkov's findings on the baseline: no HEALTHCHECK (2), no USER (3), an untagged base (7).
+BASELINE_CHECKOV = {"CKV_DOCKER_2", "CKV_DOCKER_3", "CKV_DOCKER_7"}
+MANIFESTS = ROOT / "deploy" / "kubernetes"
+# checkov's pin (why it is not in pyproject.toml: that file's comment).
+CHECKOV_PIN = ROOT / "tools" / "checkov-requirements.txt"
+# What checkov must flag in a Deployment whose container lost its securityContext: privilege
+# escalation (20), a writable root (22), capabilities kept (37).
+UNLOCKED_FINDINGS = {"CKV_K8S_20", "CKV_K8S_22", "CKV_K8S_37"}
+
+
+class LintError(Exception):
+    """A tool that could not give a verdict: one line saying why."""
+
+
+def run(command: list[str]) -> subprocess.CompletedProcess[str]:
+    """``command`` in the project root, its output captured; LintError when it is missing."""
+    try:
+        return subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    except FileNotFoundError:
+        raise LintError(f"{command[0]} is not installed: run `nox -s lint`") from None
+
+
+def checkov_pin() -> str:
+    """The one requirement line of CHECKOV_PIN (checkov==VERSION)."""
+    lines = [line.strip() for line in CHECKOV_PIN.read_text().splitlines()]
+    pins = [line for line in lines if line and not line.startswith("#")]
+    if len(pins) != 1 or not re.fullmatch(r"checkov==[\w.]+", pins[0]):
+        raise LintError(f"{CHECKOV_PIN.relative_to(ROOT)}: expected one line checkov==VERSION")
+    return pins[0]
+
+
+def checkov(framework: str, *targets: str) -> dict[str, set[str]]:
+    """checkov's failed check ids on ``targets`` (files, or a folder with ``-d``), by file name.
+
+    Run by uvx in an environment of its own, at the pinned version; offline once installed
+    (--skip-download: no guidelines from Prisma Cloud). LintError when it parsed
+    nothing or answered no JSON."""
+    done = run(
+        ["uvx", "--from", checkov_pin(), "checkov", "--framework", framework, *targets,
+         "--skip-download", "--quiet", "--compact", "--output", "json"],
+    )  # fmt: skip
+    try:
+        report = json.loads(done.stdout)
+    except ValueError:
+        said = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise LintError(f"checkov ({framework}) gave no report: {said}") from None
+    if isinstance(report, list) or not report.get("summary", {}).get("resource_count"):
+        raise LintError(f"checkov ({framework}) found nothing to check in {' '.join(targets)}")
+    if report["summary"]["parsing_errors"]:
+        raise LintError(f"checkov ({framework}) could not parse {' '.join(targets)}")
+    failed: dict[str, set[str]] = {}
+    for check in report["results"]["failed_checks"]:
+        failed.setdefault(Path(check["file_path"]).name, set()).add(check["check_id"])
+    return failed
+
+
+def shown(failed: dict[str, set[str]]) -> str:
+    return "; ".join(f"{name} fails {', '.join(sorted(ids))}" for name, ids in failed.items()) or (
+        "nothing fails"
+    )
+
+
+def dockerfile_problems() -> list[str]:
+    """checkov on the three images' Dockerfiles: the baseline fails exactly what it is shown
+    for, the others nothing."""
+    files = [image.dockerfile for image in images.IMAGES]
+    failed = checkov("dockerfile", *(arg for name in files for arg in ("-f", name)))
+    print(f"checkov on {', '.join(files)}: {shown(failed)}")
+    problems = []
+    for name in files:
+        found = failed.get(Path(name).name, set())
+        wanted = BASELINE_CHECKOV if name == images.BASELINE.dockerfile else set()
+        if found != wanted:
+            problems.append(f"checkov: {name} fails {sorted(found)}, expected {sorted(wanted)}")
+    return problems
+
+
+def unlocked(deployment: Path, folder: Path) -> Path:
+    """A copy of the Deployment whose container has no securityContext, and whose first field
+    of the pod's securityContext is misspelt (what --strict validation must reject)."""
+    try:
+        documents = list(yaml.safe_load_all(deployment.read_text()))
+        for document in documents:
+            pod = document["spec"]["template"]["spec"]
+            for container in pod["containers"]:
+                container.pop("securityContext", None)
+            pod["securityContext"]["runAsNonroot"] = pod["securityContext"].pop("runAsNonRoot")
+    except (yaml.YAMLError, KeyError, TypeError) as error:
+        where = deployment.relative_to(ROOT)
+        said = " ".join(f"{type(error).__name__}: {error}".split())
+        raise LintError(f"{where} is not the Deployment lint expects: {said}") from None
+    copy = folder / deployment.name
+    copy.write_text(yaml.safe_dump_all(documents))
+    return copy
+
+
+def manifest_problems() -> list[str]:
+    """kubernetes-validate and checkov on deploy/kubernetes: everything passes, and a broken
+    copy of the Deployment is rejected by both."""
+    manifests = sorted(str(path.relative_to(ROOT)) for path in MANIFESTS.glob("*.yaml"))
+    if not manifests:
+        return [f"no manifests in {MANIFESTS.relative_to(ROOT)}"]
+    problems = []
+    validate = ["kubernetes-validate", "--strict", "--quiet"]
+    if (checked := run([*validate, *manifests])).returncode:
+        said = (checked.stdout + checked.stderr).strip().replace("\n", " | ")
+        problems.append(f"kubernetes-validate rejected the manifests: {said}")
+    failed = checkov("kubernetes", "-d", str(MANIFESTS.relative_to(ROOT)))
+    print(f"checkov on {MANIFESTS.relative_to(ROOT)}: {shown(failed)}")
+    problems += [f"checkov: {name} fails {sorted(ids)}" for name, ids in failed.items()]
+    with tempfile.TemporaryDirectory() as folder:
+        broken = unlocked(MANIFESTS / "deployment.yaml", Path(folder))
+        if not run([*validate, str(broken)]).returncode:
+            problems.append("kubernetes-validate --strict accepts a misspelt field")
+        found = checkov("kubernetes", "-f", str(broken)).get(broken.name, set())
+    print(f"checkov on a Deployment without the container's securityContext: {sorted(found)}")
+    if missing := UNLOCKED_FINDINGS - found:
+        problems.append(f"checkov no longer flags {sorted(missing)} on an unlocked Deployment")
+    return problems
 
 
 def baseline_findings() -> list[str]:
@@ -63,7 +195,13 @@ def main() -> int:
     if failed:
         print(f"error: {', '.join(failed)} failed (above)")
         return 1
-    return 0
+    try:
+        problems = dockerfile_problems() + manifest_problems()
+    except LintError as error:
+        problems = [str(error)]
+    for problem in problems:
+        print(f"error: {problem}")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -106,6 +106,32 @@ def test_runs_locked_down_as_the_compose_file_says(stack: Stack, app: Container)
     assert mounts["/data"]["Type"] == "volume"
 
 
+# docker stats' sizes: "58.3MiB / 256MiB".
+UNITS = {"B": 1, "kB": 1e3, "KiB": 2**10, "MB": 1e6, "MiB": 2**20, "GB": 1e9, "GiB": 2**30}
+
+
+def size(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)\s*([A-Za-z]+)", text.strip()).groups()
+    return float(number) * UNITS[unit]
+
+
+def test_runs_healthy_within_memory_and_pids_limits(stack: Stack, app: Container) -> None:
+    """OWASP Docker rule 7: memory and processes capped, and the service healthy and serving
+    well within the caps after a burst of writes (read from the engine, not the YAML)."""
+    host = stack.inspect(app)["HostConfig"]
+    assert host["Memory"] > 0, "no memory limit"
+    assert (host["PidsLimit"] or 0) > 0, "no pids limit"
+    assert all(service.write(app, n) for n in range(200))
+    used = engine.docker(
+        "stats", "--no-stream", "--format", "{{.MemUsage}}|{{.PIDs}}", app.id
+    ).strip()
+    memory, pids = used.split("|")
+    assert size(memory.split("/")[0]) < host["Memory"] / 2, used
+    assert int(pids) < host["PidsLimit"] / 2, used
+    assert wait_for_health(app) == "healthy"
+    assert service.round_trip(app) == ""
+
+
 @pytest.mark.feature("ADMIN_TOKEN")
 def test_the_admin_token_comes_from_a_read_only_secret_file(stack: Stack, app: Container) -> None:
     token = service.ADMIN_TOKEN
