@@ -23,6 +23,44 @@ SUITE = "trixie"
 DEBIAN_RELEASE = "13"
 # trixie's Python, for stand-ins of tags that name no version (`python`, `python:slim`).
 DEBIAN_PYTHON = "3.13"
+# Where a Python trixie lacks comes from (MACHINE.md, section 8): forky, Debian's testing, whose
+# python3.14 is the build that will migrate into Debian; sid only runs ahead of it. Its snapshot
+# on the mirror reads as expired, hence the apt option.
+NEWER_PYTHON_SUITE = "forky"
+NEWER_PYTHON_APT = ['Acquire::Check-Valid-Until "false"']
+# Debian's packages of that Python: the interpreter, its standard library, pip's wheel.
+NEWER_PYTHON_PACKAGES = [
+    "python{v}-minimal",
+    "libpython{v}-minimal",
+    "libpython{v}-stdlib",
+    "python{v}",
+    "python3-pip-whl",
+]
+# The official slim image's runtime packages (docker-library/python, 3.14/slim-trixie/Dockerfile:
+# `ca-certificates netbase tzdata`), then the trixie libraries those Python packages link
+# (their Depends, bar libc6 and media-types, which the official image lacks).
+RELOCATED_PYTHON_BASE = [
+    "ca-certificates",
+    "netbase",
+    "tzdata",
+    "libbz2-1.0",
+    "libdb5.3t64",
+    "libexpat1",
+    "libffi8",
+    "liblzma5",
+    "libncursesw6",
+    "libreadline8t64",
+    "libsqlite3-0",
+    "libssl3t64",
+    "libtinfo6",
+    "libuuid1",
+    "libzstd1",
+    "zlib1g",
+]
+# Extension modules of the newer suite's build that need a newer glibc than trixie's (2.41):
+# termios wants GLIBC_2.42 (cfsetispeed...). Left out of the stand-in; any other that fails to
+# load fails the recipe.
+NEEDS_NEWER_GLIBC = {"termios"}
 # What the official full `python` image has beyond slim: compilers, headers, VCS, fetchers.
 FULL_VARIANT_PACKAGES = [
     "build-essential",
@@ -173,6 +211,7 @@ class Standin:
         """Make it, under its recipe's tag; stand-ins of other recipes are left as they are."""
         recipes = {
             "python": _make_python,
+            "relocated-python": _make_relocated_python,
             "os": _make_os,
             "uv": _make_uv,
             "distroless-python": _make_distroless_python,
@@ -192,7 +231,9 @@ def standin_for(official: str, arch: str = NATIVE_ARCH) -> Standin:
     short = repository.rsplit("/", 1)[-1]
     suffix = ("" if arch == NATIVE_ARCH else f"-{arch}") + f"-r{RECIPE}"
     if short == "python":
-        return Standin(official, f"{REGISTRY}/python:{tag}{suffix}", "python", arch)
+        version = re.match(r"\d+\.\d+", tag)
+        kind = "relocated-python" if version and version.group(0) != DEBIAN_PYTHON else "python"
+        return Standin(official, f"{REGISTRY}/python:{tag}{suffix}", kind, arch)
     if short == "uv":
         return Standin(official, f"{REGISTRY}/uv:{tag}{suffix}", "uv", arch)
     if short == f"python3-debian{DEBIAN_RELEASE}":
@@ -209,19 +250,30 @@ def _debian_mirror() -> str:
     raise StandinError(f"no Debian mirror found in {SOURCES}")
 
 
-def _mmdebstrap(standin: Standin, packages: list[str], hooks: list[str]) -> list[str]:
-    """The command that writes a minbase root filesystem with ``packages`` as a tar to stdout."""
+def _mmdebstrap(
+    standin: Standin,
+    packages: list[str],
+    hooks: list[str],
+    *,
+    suite: str = SUITE,
+    target: str = "-",
+    variant: str = "minbase",
+    aptopts: tuple[str, ...] = (),
+) -> list[str]:
+    """The command that writes a minbase root filesystem with ``packages`` as a tar to stdout
+    (or to ``target``, a folder, when it names one)."""
     if shutil.which("mmdebstrap") is None:
         raise StandinError(
             "mmdebstrap is needed to make stand-in images: apt-get install mmdebstrap"
         )
     # A foreign architecture's maintainer scripts run under qemu (offline/qemu-arm64).
-    command = ["mmdebstrap", f"--arch={standin.arch}", "--variant=minbase", "--quiet"]
-    command += ["--format=tar"]
+    command = ["mmdebstrap", f"--arch={standin.arch}", f"--variant={variant}", "--quiet"]
+    command += ["--format=tar" if target == "-" else "--format=directory"]
+    command += [f"--aptopt={option}" for option in aptopts]
     command += [f"--include={','.join(packages)}"] if packages else []
     command += [f"--dpkgopt={rule}" for rule in DPKG_EXCLUDES]
     command += [f"--customize-hook={hook}" for hook in [*hooks, 'rm -rf "$1"/var/lib/apt/lists/*']]
-    return [*command, SUITE, "-", _debian_mirror()]
+    return [*command, suite, target, _debian_mirror()]
 
 
 def _import(standin: Standin, rootfs: IO[bytes], changes: list[str]) -> None:
@@ -280,6 +332,118 @@ def _make_python(standin: Standin) -> None:
     ]
     hooks.append(f'rm -f "$1"/usr/lib/python{version}/EXTERNALLY-MANAGED')
     _debootstrap_import(standin, packages, hooks, "python3")
+
+
+def _make_relocated_python(standin: Standin) -> None:
+    """DIFFERENCES"""
+    version = re.match(r"\d+\.\d+", standin.official.rsplit(":", 1)[1]).group(0)
+    with tempfile.TemporaryDirectory() as folder:
+        newer, root = Path(folder) / "newer", Path(folder) / "root"
+        packages = [name.format(v=version) for name in NEWER_PYTHON_PACKAGES]
+        # The newer suite's packages unpacked (with what they depend on, unused): no maintainer
+        # script runs, so nothing compiles their bytecode.
+        _run(
+            standin,
+            _mmdebstrap(
+                standin,
+                packages,
+                [],
+                suite=NEWER_PYTHON_SUITE,
+                target=str(newer),
+                variant="extract",
+                aptopts=tuple(NEWER_PYTHON_APT),
+            ),
+        )
+        _run(standin, _mmdebstrap(standin, RELOCATED_PYTHON_BASE, [], target=str(root)))
+        full_version = _relocate_python(standin, newer, root, version)
+        tar = ["tar", "--numeric-owner", "--sort=name", "-C", str(root), "-c", "."]
+        with subprocess.Popen(tar, stdout=subprocess.PIPE) as rootfs:
+            _import(
+                standin,
+                rootfs.stdout,
+                [f"ENV {ENV_PATH}", f"ENV PYTHON_VERSION={full_version}", 'CMD ["python3"]'],
+            )
+        if rootfs.returncode:
+            raise StandinError(f"making {standin.name} failed: tar exited {rootfs.returncode}")
+
+
+def _run(standin: Standin, command: list[str]) -> str:
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:
+        raise StandinError(f"making {standin.name} failed: {done.stderr.strip()[-2000:]}")
+    return done.stdout
+
+
+def _relocate_python(standin: Standin, newer: Path, root: Path, version: str) -> str:
+    """Move Debian's Python ``version`` from the unpacked ``newer`` packages to /usr/local of
+    ``root``, as `make install` lays it out in the official image; install pip from Debian's
+    wheel; then delete what docker-library deletes. Returns the Python's full version."""
+    local = root / "usr/local"
+    lib = local / "lib" / f"python{version}"
+    shutil.move(newer / f"usr/lib/python{version}", lib)
+    shutil.move(newer / f"usr/bin/python{version}", local / "bin" / f"python{version}")
+    pydoc = (newer / f"usr/bin/pydoc{version}").read_text()
+    (local / "bin" / f"pydoc{version}").write_text(
+        pydoc.replace(f"/usr/bin/python{version}", f"/usr/local/bin/python{version}", 1)
+    )
+    (local / "bin" / f"pydoc{version}").chmod(0o755)
+    for link, target in [
+        ("python3", f"python{version}"),
+        ("python", "python3"),
+        ("pydoc3", f"pydoc{version}"),
+        ("pydoc", "pydoc3"),
+    ]:
+        (local / "bin" / link).symlink_to(target)
+    # Debian's marks: pip refusing to install, and apport's hook.
+    (lib / "EXTERNALLY-MANAGED").unlink()
+    (lib / "sitecustomize.py").unlink()
+    # Debian's sysconfig installs outside a venv into {prefix}/local/lib/.../dist-packages;
+    # the official image into {prefix}/lib/pythonX.Y/site-packages (posix_prefix).
+    sysconfig = lib / "sysconfig" / "__init__.py"
+    source = sysconfig.read_text()
+    patched = source.replace("prefix_scheme = 'posix_local'", "prefix_scheme = 'posix_prefix'")
+    if patched == source:
+        raise StandinError(f"making {standin.name} failed: Debian's sysconfig patch not found")
+    sysconfig.write_text(patched)
+    # Debian's site module (frozen into the interpreter) puts .../pythonX.Y/dist-packages on
+    # sys.path, never site-packages: the one name reaches the other.
+    (lib / "site-packages").mkdir()
+    (lib / "dist-packages").symlink_to("site-packages")
+    for name in NEEDS_NEWER_GLIBC:
+        for module in (lib / "lib-dynload").glob(f"{name}.*.so"):
+            module.unlink()
+    python = f"/usr/local/bin/python{version}"
+    wheel = next((newer / "usr/share/python-wheels").glob("pip-*.whl"))
+    shutil.copy2(wheel, root / "tmp" / wheel.name)
+    # As ensurepip does in the official build: pip installs itself from its wheel.
+    _run(
+        standin,
+        ["chroot", str(root), python, f"/tmp/{wheel.name}/pip", "install", "--no-index",
+         "--no-compile", "--no-cache-dir", "--disable-pip-version-check",
+         "--root-user-action=ignore", f"/tmp/{wheel.name}"],
+    )  # fmt: skip
+    (root / "tmp" / wheel.name).unlink()
+    # Every extension module loads on trixie's libraries, or the recipe fails.
+    check = (
+        "import importlib, pathlib, platform, sysconfig\n"
+        "folder = pathlib.Path(sysconfig.get_path('platstdlib')) / 'lib-dynload'\n"
+        "for module in sorted(folder.glob('*.so')):\n"
+        "    name = module.name.split('.')[0]\n"
+        "    if not name.startswith(('_test', 'xxlimited', '_xxtest')):\n"
+        "        importlib.import_module(name)\n"
+        "print(platform.python_version())\n"
+    )
+    full_version = _run(standin, ["chroot", str(root), python, "-B", "-c", check]).strip()
+    # docker-library's cleanup: no test folders, no bytecode under /usr/local.
+    for path in sorted(local.rglob("*"), reverse=True):
+        if path.is_dir() and not path.is_symlink() and path.name in ("test", "tests", "idle_test"):
+            shutil.rmtree(path)
+        elif path.suffix in (".pyc", ".pyo") or path.name.startswith("libpython") and path.suffix == ".a":
+            path.unlink()
+    for cache in local.rglob("__pycache__"):
+        if not any(cache.iterdir()):
+            cache.rmdir()
+    return full_version
 
 
 def _make_os(standin: Standin) -> None:
