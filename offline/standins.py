@@ -215,6 +215,7 @@ class Standin:
             "os": _make_os,
             "uv": _make_uv,
             "distroless-python": _make_distroless_python,
+            "distroless-cc": _make_distroless_cc,
         }
         recipes[self.kind](self)
 
@@ -238,6 +239,8 @@ def standin_for(official: str, arch: str = NATIVE_ARCH) -> Standin:
         return Standin(official, f"{REGISTRY}/uv:{tag}{suffix}", "uv", arch)
     if short == f"python3-debian{DEBIAN_RELEASE}":
         return Standin(official, f"{REGISTRY}/{short}:{tag}{suffix}", "distroless-python", arch)
+    if short == f"cc-debian{DEBIAN_RELEASE}":
+        return Standin(official, f"{REGISTRY}/{short}:{tag}{suffix}", "distroless-cc", arch)
     if short in ("ubuntu", "debian"):
         return Standin(official, f"{REGISTRY}/generic-os:{SUITE}{suffix}", "os", arch)
     raise StandinError(f"no stand-in recipe for {official!r}")
@@ -335,7 +338,51 @@ def _make_python(standin: Standin) -> None:
 
 
 def _make_relocated_python(standin: Standin) -> None:
-    """DIFFERENCES"""
+    """`python:X.Y-slim-trixie` for a Python trixie lacks (3.14): Debian's own build of it, from
+    forky (NEWER_PYTHON_SUITE), moved to where the official image keeps Python, on trixie.
+
+    What it shares with the official image (docker-library/python, `3.14/slim-trixie/Dockerfile`),
+    each checked on the stand-in a build used by tests/image/test_base_images.py: trixie's
+    packages and glibc, with the runtime packages `ca-certificates netbase tzdata`; Python under
+    /usr/local (`python3.14`, `python3` and `python` links, `pip3`/`pip3.14` and a `pip` link,
+    `pydoc`), `ENV PATH` with /usr/local/bin first, `PYTHON_VERSION`, `CMD ["python3"]`; no
+    bytecode and no test folders under /usr/local; pip installs into
+    /usr/local/lib/python3.14/site-packages, unrefused (no EXTERNALLY-MANAGED); venvs made from it
+    load ssl, sqlite3, ctypes, zoneinfo, lzma, bz2, zlib, uuid and decimal.
+
+    Its remaining differences from the official image, all of them (README, "The images", links
+    here):
+
+    - The interpreter is Debian's build (GCC 16, Debian's patches, 3.14.8 here), not python.org's
+      tarball built with docker-library's flags (`--enable-optimizations --with-lto`, the patch
+      release docker-library pins). Speed figures compare images on one base, never this base
+      against the official one.
+    - It is linked statically (Debian's `/usr/bin/python3.14`): no `libpython3.14.so` in
+      /usr/local/lib (the official one is `--enable-shared`, with `-rpath=$ORIGIN/../lib`).
+    - Debian's `site` module, frozen into the interpreter, puts
+      /usr/local/lib/python3.14/dist-packages on sys.path, never site-packages: dist-packages is a
+      link to site-packages here, so `pip show` reports the dist-packages path.
+      `site.getsitepackages()` also names Debian's /usr/local/local/... and
+      /usr/local/lib/python3/dist-packages, which do not exist. Venvs are not affected.
+    - `sysconfig` is Debian's (its extra `deb_system` and `posix_local` schemes; the default put
+      back to `posix_prefix`); `_sysconfigdata` describes Debian's build (LIBDIR, compiler flags).
+      No headers, no `python3-config`: nothing compiles against it (the official slim image has
+      the headers, but no compiler either).
+    - `termios` is missing: forky's build of it needs glibc 2.42 (trixie has 2.41; every other
+      module loads, which the recipe checks). `tty`, `pty` and terminal echo control in `getpass`
+      fail or fall back.
+    - What Debian ships in other packages is missing: `ensurepip` (so `python -m venv` works only
+      with `--without-pip`; uv makes venvs without it), `idlelib` and the `idle` links,
+      `tkinter` (the official slim image has its module but not Tk, so it fails there too).
+    - pip is Debian's repack of pip (`python3-pip-whl`, 26.2.2 here), installed from its wheel,
+      not the pip that CPython's ensurepip bundles.
+    - The libraries Python links are the packages Debian's Python depends on (libdb5.3t64,
+      libreadline8t64...), where the official image keeps those `ldd` finds for its own build
+      (libgdbm...); both are trixie's.
+    - The OS is a minbase trixie made by mmdebstrap from the archive's snapshot, with the slim
+      images' exclusions (docs but copyright files, man pages, locales, info), not debuerreotype's
+      `debian:trixie-slim`; no `PYTHON_SHA256`; a `standin.recipe` label.
+    """
     version = re.match(r"\d+\.\d+", standin.official.rsplit(":", 1)[1]).group(0)
     with tempfile.TemporaryDirectory() as folder:
         newer, root = Path(folder) / "newer", Path(folder) / "root"
@@ -414,15 +461,18 @@ def _relocate_python(standin: Standin, newer: Path, root: Path, version: str) ->
             module.unlink()
     python = f"/usr/local/bin/python{version}"
     wheel = next((newer / "usr/share/python-wheels").glob("pip-*.whl"))
-    shutil.copy2(wheel, root / "tmp" / wheel.name)
-    # As ensurepip does in the official build: pip installs itself from its wheel.
+    shutil.copy2(wheel, root / wheel.name)
+    # As `make install`'s ensurepip does in the official build: pip installs itself from its
+    # wheel, as pip3 and pipX.Y (ENSUREPIP_OPTIONS); docker-library then links pip to pip3.
     _run(
         standin,
-        ["chroot", str(root), python, f"/tmp/{wheel.name}/pip", "install", "--no-index",
+        ["chroot", str(root), "env", "ENSUREPIP_OPTIONS=install", python,
+         f"/{wheel.name}/pip", "install", "--no-index",
          "--no-compile", "--no-cache-dir", "--disable-pip-version-check",
-         "--root-user-action=ignore", f"/tmp/{wheel.name}"],
+         "--root-user-action=ignore", f"/{wheel.name}"],
     )  # fmt: skip
-    (root / "tmp" / wheel.name).unlink()
+    (root / wheel.name).unlink()
+    (local / "bin" / "pip").symlink_to("pip3")
     # Every extension module loads on trixie's libraries, or the recipe fails.
     check = (
         "import importlib, pathlib, platform, sysconfig\n"
@@ -438,7 +488,7 @@ def _relocate_python(standin: Standin, newer: Path, root: Path, version: str) ->
     for path in sorted(local.rglob("*"), reverse=True):
         if path.is_dir() and not path.is_symlink() and path.name in ("test", "tests", "idle_test"):
             shutil.rmtree(path)
-        elif path.suffix in (".pyc", ".pyo") or path.name.startswith("libpython") and path.suffix == ".a":
+        elif path.suffix in (".pyc", ".pyo") or path.match("libpython*.a"):
             path.unlink()
     for cache in local.rglob("__pycache__"):
         if not any(cache.iterdir()):
@@ -481,7 +531,33 @@ def _make_distroless_python(standin: Standin) -> None:
     their dpkg status records in status.d (what scanners read; no dpkg to use them), and the
     few files distroless adds. Debian's Python, unpacked and never configured, has no bytecode
     for its standard library: neither has distroless's."""
-    packages = sorted({p for layer in DISTROLESS_PACKAGES.values() for p in layer})
+    _make_distroless(
+        standin,
+        DISTROLESS_PACKAGES,
+        DISTROLESS_GENERATED,
+        {"python": f"python{DEBIAN_PYTHON}", "python3": f"python{DEBIAN_PYTHON}"},
+        [f'ENTRYPOINT ["/usr/bin/python{DEBIAN_PYTHON}"]', "ENV LANG=C.UTF-8"],
+    )
+
+
+def _make_distroless_cc(standin: Standin) -> None:
+    """gcr.io/distroless/cc-debian13 (cc/config.bzl on base/ and static/): the python3 image
+    without its Python layer, its ld.so.cache and its python links; no entrypoint."""
+    layers = {layer: DISTROLESS_PACKAGES[layer] for layer in ("static", "base", "cc")}
+    generated = tuple(path for path in DISTROLESS_GENERATED if path != "etc/ld.so.cache")
+    _make_distroless(standin, layers, generated, {}, [])
+
+
+def _make_distroless(
+    standin: Standin,
+    layers: dict[str, list[str]],
+    generated: tuple[str, ...],
+    aliases: dict[str, str],
+    changes: list[str],
+) -> None:
+    """A distroless image of ``layers``' packages, the ``generated`` files, ``aliases`` in
+    /usr/bin, and its own image ``changes``."""
+    packages = sorted({p for layer in layers.values() for p in layer})
     user = "65532" if standin.official.endswith(":nonroot") else "0"
     with tempfile.TemporaryDirectory() as folder:
         full = Path(folder) / "full.tar"
@@ -493,7 +569,7 @@ def _make_distroless_python(standin: Standin) -> None:
         if made.returncode:
             raise StandinError(f"making {standin.name} failed: mmdebstrap exited {made.returncode}")
         slim = Path(folder) / "distroless.tar"
-        _keep_packages(full, slim, packages)
+        _keep_packages(full, slim, packages, generated, aliases)
         with slim.open("rb") as rootfs:
             _import(
                 standin,
@@ -501,15 +577,20 @@ def _make_distroless_python(standin: Standin) -> None:
                 [
                     f"ENV {ENV_PATH}",
                     "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
-                    "ENV LANG=C.UTF-8",
                     f"USER {user}",
                     f"WORKDIR {'/home/nonroot' if user != '0' else '/'}",
-                    f'ENTRYPOINT ["/usr/bin/python{DEBIAN_PYTHON}"]',
+                    *changes,
                 ],
             )
 
 
-def _keep_packages(source: Path, destination: Path, packages: list[str]) -> None:
+def _keep_packages(
+    source: Path,
+    destination: Path,
+    packages: list[str],
+    generated: tuple[str, ...],
+    aliases: dict[str, str],
+) -> None:
     """Copy from the ``source`` root filesystem tar only what ``packages`` own, and what
     distroless adds; write their status records to var/lib/dpkg/status.d/ as distroless does."""
     with tarfile.open(source) as full:
@@ -536,7 +617,7 @@ def _keep_packages(source: Path, destination: Path, packages: list[str]) -> None
             for record in text("var/lib/dpkg/status").split("\n\n")
             if record.strip()
         }
-        keep = owned | set(ROOT_LINKS) | set(DISTROLESS_GENERATED)
+        keep = owned | set(ROOT_LINKS) | set(generated)
         # Parents of everything kept, so no file is left without its folder.
         keep |= {
             str(parent) for path in keep for parent in Path(path).parents if str(parent) != "."
@@ -562,7 +643,7 @@ def _keep_packages(source: Path, destination: Path, packages: list[str]) -> None
             add("var/lib/dpkg/status.d/", mode=0o755)
             for package in packages:
                 add(f"var/lib/dpkg/status.d/{package}", records[package].strip().encode() + b"\n")
-            for alias in ("python", "python3"):
+            for alias, target in aliases.items():
                 link = tarfile.TarInfo(f"usr/bin/{alias}")
-                link.type, link.linkname = tarfile.SYMTYPE, f"python{DEBIAN_PYTHON}"
+                link.type, link.linkname = tarfile.SYMTYPE, target
                 slim.addfile(link)

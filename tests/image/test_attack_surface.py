@@ -11,9 +11,6 @@ image's own Python, run by `docker exec` in exec form, since there may be no she
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import PurePosixPath
@@ -23,9 +20,9 @@ import testinfra
 
 from tests import service
 from tools import images
-from tools.project import ENV_PREFIX, PACKAGE
+from tools.project import PACKAGE
 
-from .containers import Container, python_output
+from .containers import Container, python_output, remove_container, start_container
 from .contract import HOLDS, HOLDS_TOO, Expected, fails, per_image, verdict
 from .toolbox import CONTAINER_ROOT, image_files
 
@@ -75,7 +72,7 @@ def test_has_no_pip_anywhere(
     verdict(expected, not found, f"pip {found}")
 
 
-# Records which modules are loaded, while the service runs in the test's own Python.
+# Records which modules the service (PID 1) has loaded, from a thread its Python starts first.
 RECORDER = """
 import json, os, sys, threading, time
 def record():
@@ -84,60 +81,42 @@ def record():
             json.dump(sorted(sys.modules), out)
         os.replace(os.environ["MODULES_FILE"] + ".new", os.environ["MODULES_FILE"])
         time.sleep(0.2)
-threading.Thread(target=record, daemon=True).start()
-from {package}.__main__ import main
-sys.exit(main())
+if os.getpid() == 1:
+    threading.Thread(target=record, daemon=True).start()
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+LOADED = "import json, sys; print(json.dumps(sorted(sys.modules)))"
 
 
 @pytest.fixture(scope="session")
 def stdlib_the_service_imports(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     """The standard-library modules the service loads while it starts, serves a round trip and
-    answers its health check: measured by running it here, in the tests' Python 3.13."""
+    answers its health check: measured in the optimized image, on the Python the images run
+    (the tests' own may be another version, whose standard library has other modules). The
+    recorder is the image's sitecustomize, on PYTHONPATH for this container only."""
     folder = tmp_path_factory.mktemp("imports")
-    record, port = folder / "modules.json", free_port()
-    env = os.environ | {
-        "MODULES_FILE": str(record),
-        f"{ENV_PREFIX}PORT": str(port),
-        f"{ENV_PREFIX}DATA_DIR": str(folder / "data"),
-        f"{ENV_PREFIX}ADMIN_TOKEN_FILE": "",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-c", RECORDER.format(package=PACKAGE)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    folder.chmod(0o755)
+    (folder / "sitecustomize.py").write_text(RECORDER)
+    (folder / "sitecustomize.py").chmod(0o644)
+    image = images.OPTIMIZED
+    env = {"PYTHONPATH": "/recorder", "MODULES_FILE": "/tmp/modules.json"}
+    options = [f"--volume={folder}:/recorder:ro", *(f"--env={k}={v}" for k, v in env.items())]
+    running = start_container(image.tag, *options)
     try:
-        local = Container("local", port, None)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if local.request("GET", service.HEALTH_PATH).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
-        assert not service.round_trip(local), "the service did not round-trip here"
-        subprocess.run([sys.executable, "-m", f"{PACKAGE}.healthcheck"], env=env, check=True)
+        assert not service.round_trip(running), "the service did not round-trip in the image"
         time.sleep(0.5)
-        loaded = json.loads(record.read_text())
+        read = "print(open('/tmp/modules.json').read())"
+        loaded = json.loads(python_output(image, running, read))
+        health = json.loads(
+            python_output(image, running, f"import {PACKAGE}.healthcheck; {LOADED}")
+        )
+        stdlib = set(json.loads(python_output(image, running, STDLIB_NAMES)))
     finally:
-        server.terminate()
-        server.wait(10)
-    health = subprocess.run(
-        [sys.executable, "-c", f"import sys, {PACKAGE}.healthcheck; print(*sys.modules)"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    names = {name for name in [*loaded, *health] if name.split(".")[0] in sys.stdlib_module_names}
+        remove_container(running)
+    names = {name for name in [*loaded, *health] if name.split(".")[0] in stdlib}
     return sorted(names - {"__main__"})
+
+
+STDLIB_NAMES = "import json, sys; print(json.dumps(sorted(sys.stdlib_module_names)))"
 
 
 @per_image(optimized=HOLDS, minimal=HOLDS, baseline=HOLDS_TOO)
