@@ -4,7 +4,7 @@
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
 
 # Name the base by tag (it moves with patches; @sha256:... pins it); trixie: Debian's current.
-FROM python:3.13-slim-trixie AS builder
+FROM python:3.14-slim-trixie AS builder
 # Compile bytecode now, so the app never writes it; copy out of the cache mount, not hardlink.
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy
 # The base image's Python only; no install marker, so two builds of a commit give equal bytes.
@@ -35,7 +35,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     && find .venv -perm -0002 ! -type l -exec chmod o-w {} +
 
 # The builder's image exactly: the venv's bin/python links to this base's interpreter.
-FROM python:3.13-slim-trixie AS runtime
+FROM python:3.14-slim-trixie AS runtime
 # A numeric uid: Kubernetes' runAsNonRoot can only verify a number.
 ARG APP_UID=10001
 # Make the app's user (no shell, no home) and /data, group 0 for OpenShift's arbitrary uids;

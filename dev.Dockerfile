@@ -3,7 +3,7 @@
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
 
 # The production image's base, so the dev loop runs the same Python.
-FROM python:3.13-slim-trixie AS dev
+FROM python:3.14-slim-trixie AS dev
 # The production image's numeric uid.
 ARG APP_UID=10001
 # Skip bytecode, so the image builds faster; copy out of the cache mount; the base's Python.

@@ -23,6 +23,44 @@ SUITE = "trixie"
 DEBIAN_RELEASE = "13"
 # trixie's Python, for stand-ins of tags that name no version (`python`, `python:slim`).
 DEBIAN_PYTHON = "3.13"
+# Where a Python trixie lacks comes from (MACHINE.md, section 8): forky, Debian's testing, whose
+# python3.14 is the build that will migrate into Debian; sid only runs ahead of it. Its snapshot
+# on the mirror reads as expired, hence the apt option.
+NEWER_PYTHON_SUITE = "forky"
+NEWER_PYTHON_APT = ['Acquire::Check-Valid-Until "false"']
+# Debian's packages of that Python: the interpreter, its standard library, pip's wheel.
+NEWER_PYTHON_PACKAGES = [
+    "python{v}-minimal",
+    "libpython{v}-minimal",
+    "libpython{v}-stdlib",
+    "python{v}",
+    "python3-pip-whl",
+]
+# The official slim image's runtime packages (docker-library/python, 3.14/slim-trixie/Dockerfile:
+# `ca-certificates netbase tzdata`), then the trixie libraries those Python packages link
+# (their Depends, bar libc6 and media-types, which the official image lacks).
+RELOCATED_PYTHON_BASE = [
+    "ca-certificates",
+    "netbase",
+    "tzdata",
+    "libbz2-1.0",
+    "libdb5.3t64",
+    "libexpat1",
+    "libffi8",
+    "liblzma5",
+    "libncursesw6",
+    "libreadline8t64",
+    "libsqlite3-0",
+    "libssl3t64",
+    "libtinfo6",
+    "libuuid1",
+    "libzstd1",
+    "zlib1g",
+]
+# Extension modules of the newer suite's build that need a newer glibc than trixie's (2.41):
+# termios wants GLIBC_2.42 (cfsetispeed...). Left out of the stand-in; any other that fails to
+# load fails the recipe.
+NEEDS_NEWER_GLIBC = {"termios"}
 # What the official full `python` image has beyond slim: compilers, headers, VCS, fetchers.
 FULL_VARIANT_PACKAGES = [
     "build-essential",
@@ -173,9 +211,11 @@ class Standin:
         """Make it, under its recipe's tag; stand-ins of other recipes are left as they are."""
         recipes = {
             "python": _make_python,
+            "relocated-python": _make_relocated_python,
             "os": _make_os,
             "uv": _make_uv,
             "distroless-python": _make_distroless_python,
+            "distroless-cc": _make_distroless_cc,
         }
         recipes[self.kind](self)
 
@@ -192,11 +232,15 @@ def standin_for(official: str, arch: str = NATIVE_ARCH) -> Standin:
     short = repository.rsplit("/", 1)[-1]
     suffix = ("" if arch == NATIVE_ARCH else f"-{arch}") + f"-r{RECIPE}"
     if short == "python":
-        return Standin(official, f"{REGISTRY}/python:{tag}{suffix}", "python", arch)
+        version = re.match(r"\d+\.\d+", tag)
+        kind = "relocated-python" if version and version.group(0) != DEBIAN_PYTHON else "python"
+        return Standin(official, f"{REGISTRY}/python:{tag}{suffix}", kind, arch)
     if short == "uv":
         return Standin(official, f"{REGISTRY}/uv:{tag}{suffix}", "uv", arch)
     if short == f"python3-debian{DEBIAN_RELEASE}":
         return Standin(official, f"{REGISTRY}/{short}:{tag}{suffix}", "distroless-python", arch)
+    if short == f"cc-debian{DEBIAN_RELEASE}":
+        return Standin(official, f"{REGISTRY}/{short}:{tag}{suffix}", "distroless-cc", arch)
     if short in ("ubuntu", "debian"):
         return Standin(official, f"{REGISTRY}/generic-os:{SUITE}{suffix}", "os", arch)
     raise StandinError(f"no stand-in recipe for {official!r}")
@@ -209,19 +253,30 @@ def _debian_mirror() -> str:
     raise StandinError(f"no Debian mirror found in {SOURCES}")
 
 
-def _mmdebstrap(standin: Standin, packages: list[str], hooks: list[str]) -> list[str]:
-    """The command that writes a minbase root filesystem with ``packages`` as a tar to stdout."""
+def _mmdebstrap(
+    standin: Standin,
+    packages: list[str],
+    hooks: list[str],
+    *,
+    suite: str = SUITE,
+    target: str = "-",
+    variant: str = "minbase",
+    aptopts: tuple[str, ...] = (),
+) -> list[str]:
+    """The command that writes a minbase root filesystem with ``packages`` as a tar to stdout
+    (or to ``target``, a folder, when it names one)."""
     if shutil.which("mmdebstrap") is None:
         raise StandinError(
             "mmdebstrap is needed to make stand-in images: apt-get install mmdebstrap"
         )
     # A foreign architecture's maintainer scripts run under qemu (offline/qemu-arm64).
-    command = ["mmdebstrap", f"--arch={standin.arch}", "--variant=minbase", "--quiet"]
-    command += ["--format=tar"]
+    command = ["mmdebstrap", f"--arch={standin.arch}", f"--variant={variant}", "--quiet"]
+    command += ["--format=tar" if target == "-" else "--format=directory"]
+    command += [f"--aptopt={option}" for option in aptopts]
     command += [f"--include={','.join(packages)}"] if packages else []
     command += [f"--dpkgopt={rule}" for rule in DPKG_EXCLUDES]
     command += [f"--customize-hook={hook}" for hook in [*hooks, 'rm -rf "$1"/var/lib/apt/lists/*']]
-    return [*command, SUITE, "-", _debian_mirror()]
+    return [*command, suite, target, _debian_mirror()]
 
 
 def _import(standin: Standin, rootfs: IO[bytes], changes: list[str]) -> None:
@@ -282,6 +337,165 @@ def _make_python(standin: Standin) -> None:
     _debootstrap_import(standin, packages, hooks, "python3")
 
 
+def _make_relocated_python(standin: Standin) -> None:
+    """`python:X.Y-slim-trixie` for a Python trixie lacks (3.14): Debian's own build of it, from
+    forky (NEWER_PYTHON_SUITE), moved to where the official image keeps Python, on trixie.
+
+    What it shares with the official image (docker-library/python, `3.14/slim-trixie/Dockerfile`),
+    each checked on the stand-in a build used by tests/image/test_base_images.py: trixie's
+    packages and glibc, with the runtime packages `ca-certificates netbase tzdata`; Python under
+    /usr/local (`python3.14`, `python3` and `python` links, `pip3`/`pip3.14` and a `pip` link,
+    `pydoc`), `ENV PATH` with /usr/local/bin first, `PYTHON_VERSION`, `CMD ["python3"]`; no
+    bytecode and no test folders under /usr/local; pip installs into
+    /usr/local/lib/python3.14/site-packages, unrefused (no EXTERNALLY-MANAGED); venvs made from it
+    load ssl, sqlite3, ctypes, zoneinfo, lzma, bz2, zlib, uuid and decimal.
+
+    Its remaining differences from the official image, all of them (README, "The images", links
+    here):
+
+    - The interpreter is Debian's build (GCC 16, Debian's patches, 3.14.8 here), not python.org's
+      tarball built with docker-library's flags (`--enable-optimizations --with-lto`, the patch
+      release docker-library pins). Speed figures compare images on one base, never this base
+      against the official one.
+    - It is linked statically (Debian's `/usr/bin/python3.14`): no `libpython3.14.so` in
+      /usr/local/lib (the official one is `--enable-shared`, with `-rpath=$ORIGIN/../lib`).
+    - Debian's `site` module, frozen into the interpreter, puts
+      /usr/local/lib/python3.14/dist-packages on sys.path, never site-packages: dist-packages is a
+      link to site-packages here, so `pip show` reports the dist-packages path.
+      `site.getsitepackages()` also names Debian's /usr/local/local/... and
+      /usr/local/lib/python3/dist-packages, which do not exist. Venvs are not affected.
+    - `sysconfig` is Debian's (its extra `deb_system` and `posix_local` schemes; the default put
+      back to `posix_prefix`); `_sysconfigdata` describes Debian's build (LIBDIR, compiler flags).
+      No headers, no `python3-config`: nothing compiles against it (the official slim image has
+      the headers, but no compiler either).
+    - `termios` is missing: forky's build of it needs glibc 2.42 (trixie has 2.41; every other
+      module loads, which the recipe checks). `tty`, `pty` and terminal echo control in `getpass`
+      fail or fall back.
+    - What Debian ships in other packages is missing: `ensurepip` (so `python -m venv` works only
+      with `--without-pip`; uv makes venvs without it), `idlelib` and the `idle` links,
+      `tkinter` (the official slim image has its module but not Tk, so it fails there too).
+    - pip is Debian's repack of pip (`python3-pip-whl`, 26.2.2 here), installed from its wheel,
+      not the pip that CPython's ensurepip bundles.
+    - The libraries Python links are the packages Debian's Python depends on (libdb5.3t64,
+      libreadline8t64...), where the official image keeps those `ldd` finds for its own build
+      (libgdbm...); both are trixie's.
+    - The OS is a minbase trixie made by mmdebstrap from the archive's snapshot, with the slim
+      images' exclusions (docs but copyright files, man pages, locales, info), not debuerreotype's
+      `debian:trixie-slim`; no `PYTHON_SHA256`; a `standin.recipe` label.
+    """
+    version = re.match(r"\d+\.\d+", standin.official.rsplit(":", 1)[1]).group(0)
+    with tempfile.TemporaryDirectory() as folder:
+        newer, root = Path(folder) / "newer", Path(folder) / "root"
+        packages = [name.format(v=version) for name in NEWER_PYTHON_PACKAGES]
+        # The newer suite's packages unpacked (with what they depend on, unused): no maintainer
+        # script runs, so nothing compiles their bytecode.
+        _run(
+            standin,
+            _mmdebstrap(
+                standin,
+                packages,
+                [],
+                suite=NEWER_PYTHON_SUITE,
+                target=str(newer),
+                variant="extract",
+                aptopts=tuple(NEWER_PYTHON_APT),
+            ),
+        )
+        _run(standin, _mmdebstrap(standin, RELOCATED_PYTHON_BASE, [], target=str(root)))
+        full_version = _relocate_python(standin, newer, root, version)
+        tar = ["tar", "--numeric-owner", "--sort=name", "-C", str(root), "-c", "."]
+        with subprocess.Popen(tar, stdout=subprocess.PIPE) as rootfs:
+            _import(
+                standin,
+                rootfs.stdout,
+                [f"ENV {ENV_PATH}", f"ENV PYTHON_VERSION={full_version}", 'CMD ["python3"]'],
+            )
+        if rootfs.returncode:
+            raise StandinError(f"making {standin.name} failed: tar exited {rootfs.returncode}")
+
+
+def _run(standin: Standin, command: list[str]) -> str:
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:
+        raise StandinError(f"making {standin.name} failed: {done.stderr.strip()[-2000:]}")
+    return done.stdout
+
+
+def _relocate_python(standin: Standin, newer: Path, root: Path, version: str) -> str:
+    """Move Debian's Python ``version`` from the unpacked ``newer`` packages to /usr/local of
+    ``root``, as `make install` lays it out in the official image; install pip from Debian's
+    wheel; then delete what docker-library deletes. Returns the Python's full version."""
+    local = root / "usr/local"
+    lib = local / "lib" / f"python{version}"
+    shutil.move(newer / f"usr/lib/python{version}", lib)
+    shutil.move(newer / f"usr/bin/python{version}", local / "bin" / f"python{version}")
+    pydoc = (newer / f"usr/bin/pydoc{version}").read_text()
+    (local / "bin" / f"pydoc{version}").write_text(
+        pydoc.replace(f"/usr/bin/python{version}", f"/usr/local/bin/python{version}", 1)
+    )
+    (local / "bin" / f"pydoc{version}").chmod(0o755)
+    for link, target in [
+        ("python3", f"python{version}"),
+        ("python", "python3"),
+        ("pydoc3", f"pydoc{version}"),
+        ("pydoc", "pydoc3"),
+    ]:
+        (local / "bin" / link).symlink_to(target)
+    # Debian's marks: pip refusing to install, and apport's hook.
+    (lib / "EXTERNALLY-MANAGED").unlink()
+    (lib / "sitecustomize.py").unlink()
+    # Debian's sysconfig installs outside a venv into {prefix}/local/lib/.../dist-packages;
+    # the official image into {prefix}/lib/pythonX.Y/site-packages (posix_prefix).
+    sysconfig = lib / "sysconfig" / "__init__.py"
+    source = sysconfig.read_text()
+    patched = source.replace("prefix_scheme = 'posix_local'", "prefix_scheme = 'posix_prefix'")
+    if patched == source:
+        raise StandinError(f"making {standin.name} failed: Debian's sysconfig patch not found")
+    sysconfig.write_text(patched)
+    # Debian's site module (frozen into the interpreter) puts .../pythonX.Y/dist-packages on
+    # sys.path, never site-packages: the one name reaches the other.
+    (lib / "site-packages").mkdir()
+    (lib / "dist-packages").symlink_to("site-packages")
+    for name in NEEDS_NEWER_GLIBC:
+        for module in (lib / "lib-dynload").glob(f"{name}.*.so"):
+            module.unlink()
+    python = f"/usr/local/bin/python{version}"
+    wheel = next((newer / "usr/share/python-wheels").glob("pip-*.whl"))
+    shutil.copy2(wheel, root / wheel.name)
+    # As `make install`'s ensurepip does in the official build: pip installs itself from its
+    # wheel, as pip3 and pipX.Y (ENSUREPIP_OPTIONS); docker-library then links pip to pip3.
+    _run(
+        standin,
+        ["chroot", str(root), "env", "ENSUREPIP_OPTIONS=install", python,
+         f"/{wheel.name}/pip", "install", "--no-index",
+         "--no-compile", "--no-cache-dir", "--disable-pip-version-check",
+         "--root-user-action=ignore", f"/{wheel.name}"],
+    )  # fmt: skip
+    (root / wheel.name).unlink()
+    (local / "bin" / "pip").symlink_to("pip3")
+    # Every extension module loads on trixie's libraries, or the recipe fails.
+    check = (
+        "import importlib, pathlib, platform, sysconfig\n"
+        "folder = pathlib.Path(sysconfig.get_path('platstdlib')) / 'lib-dynload'\n"
+        "for module in sorted(folder.glob('*.so')):\n"
+        "    name = module.name.split('.')[0]\n"
+        "    if not name.startswith(('_test', 'xxlimited', '_xxtest')):\n"
+        "        importlib.import_module(name)\n"
+        "print(platform.python_version())\n"
+    )
+    full_version = _run(standin, ["chroot", str(root), python, "-B", "-c", check]).strip()
+    # docker-library's cleanup: no test folders, no bytecode under /usr/local.
+    for path in sorted(local.rglob("*"), reverse=True):
+        if path.is_dir() and not path.is_symlink() and path.name in ("test", "tests", "idle_test"):
+            shutil.rmtree(path)
+        elif path.suffix in (".pyc", ".pyo") or path.match("libpython*.a"):
+            path.unlink()
+    for cache in local.rglob("__pycache__"):
+        if not any(cache.iterdir()):
+            cache.rmdir()
+    return full_version
+
+
 def _make_os(standin: Standin) -> None:
     _debootstrap_import(standin, [], [], "bash")
 
@@ -317,7 +531,33 @@ def _make_distroless_python(standin: Standin) -> None:
     their dpkg status records in status.d (what scanners read; no dpkg to use them), and the
     few files distroless adds. Debian's Python, unpacked and never configured, has no bytecode
     for its standard library: neither has distroless's."""
-    packages = sorted({p for layer in DISTROLESS_PACKAGES.values() for p in layer})
+    _make_distroless(
+        standin,
+        DISTROLESS_PACKAGES,
+        DISTROLESS_GENERATED,
+        {"python": f"python{DEBIAN_PYTHON}", "python3": f"python{DEBIAN_PYTHON}"},
+        [f'ENTRYPOINT ["/usr/bin/python{DEBIAN_PYTHON}"]', "ENV LANG=C.UTF-8"],
+    )
+
+
+def _make_distroless_cc(standin: Standin) -> None:
+    """gcr.io/distroless/cc-debian13 (cc/config.bzl on base/ and static/): the python3 image
+    without its Python layer, its ld.so.cache and its python links; no entrypoint."""
+    layers = {layer: DISTROLESS_PACKAGES[layer] for layer in ("static", "base", "cc")}
+    generated = tuple(path for path in DISTROLESS_GENERATED if path != "etc/ld.so.cache")
+    _make_distroless(standin, layers, generated, {}, [])
+
+
+def _make_distroless(
+    standin: Standin,
+    layers: dict[str, list[str]],
+    generated: tuple[str, ...],
+    aliases: dict[str, str],
+    changes: list[str],
+) -> None:
+    """A distroless image of ``layers``' packages, the ``generated`` files, ``aliases`` in
+    /usr/bin, and its own image ``changes``."""
+    packages = sorted({p for layer in layers.values() for p in layer})
     user = "65532" if standin.official.endswith(":nonroot") else "0"
     with tempfile.TemporaryDirectory() as folder:
         full = Path(folder) / "full.tar"
@@ -329,7 +569,7 @@ def _make_distroless_python(standin: Standin) -> None:
         if made.returncode:
             raise StandinError(f"making {standin.name} failed: mmdebstrap exited {made.returncode}")
         slim = Path(folder) / "distroless.tar"
-        _keep_packages(full, slim, packages)
+        _keep_packages(full, slim, packages, generated, aliases)
         with slim.open("rb") as rootfs:
             _import(
                 standin,
@@ -337,15 +577,20 @@ def _make_distroless_python(standin: Standin) -> None:
                 [
                     f"ENV {ENV_PATH}",
                     "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
-                    "ENV LANG=C.UTF-8",
                     f"USER {user}",
                     f"WORKDIR {'/home/nonroot' if user != '0' else '/'}",
-                    f'ENTRYPOINT ["/usr/bin/python{DEBIAN_PYTHON}"]',
+                    *changes,
                 ],
             )
 
 
-def _keep_packages(source: Path, destination: Path, packages: list[str]) -> None:
+def _keep_packages(
+    source: Path,
+    destination: Path,
+    packages: list[str],
+    generated: tuple[str, ...],
+    aliases: dict[str, str],
+) -> None:
     """Copy from the ``source`` root filesystem tar only what ``packages`` own, and what
     distroless adds; write their status records to var/lib/dpkg/status.d/ as distroless does."""
     with tarfile.open(source) as full:
@@ -372,7 +617,7 @@ def _keep_packages(source: Path, destination: Path, packages: list[str]) -> None
             for record in text("var/lib/dpkg/status").split("\n\n")
             if record.strip()
         }
-        keep = owned | set(ROOT_LINKS) | set(DISTROLESS_GENERATED)
+        keep = owned | set(ROOT_LINKS) | set(generated)
         # Parents of everything kept, so no file is left without its folder.
         keep |= {
             str(parent) for path in keep for parent in Path(path).parents if str(parent) != "."
@@ -398,7 +643,7 @@ def _keep_packages(source: Path, destination: Path, packages: list[str]) -> None
             add("var/lib/dpkg/status.d/", mode=0o755)
             for package in packages:
                 add(f"var/lib/dpkg/status.d/{package}", records[package].strip().encode() + b"\n")
-            for alias in ("python", "python3"):
+            for alias, target in aliases.items():
                 link = tarfile.TarInfo(f"usr/bin/{alias}")
-                link.type, link.linkname = tarfile.SYMTYPE, f"python{DEBIAN_PYTHON}"
+                link.type, link.linkname = tarfile.SYMTYPE, target
                 slim.addfile(link)

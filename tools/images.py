@@ -70,7 +70,7 @@ class Build:
 
 
 OPTIMIZED = Image("optimized", f"{NAME}:optimized", "Dockerfile")
-# The step beyond the optimized image: the same venv on a distroless Python runtime, no shell.
+# The step beyond the optimized image: the same venv and Python on a distroless runtime, no shell.
 MINIMAL = Image("minimal", f"{NAME}:minimal", "Dockerfile.minimal")
 BASELINE = Image("baseline", f"{NAME}:baseline", "Dockerfile.baseline")
 IMAGES = (OPTIMIZED, MINIMAL, BASELINE)

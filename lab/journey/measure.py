@@ -49,7 +49,7 @@ STEPS = (
     Step("1", "language image (`python`)", "lab/journey/steps/1-language-image.Dockerfile"),
     Step("1b", "its slim variant (`python:slim`)", "lab/journey/steps/1b-slim-variant.Dockerfile"),
     Step(
-        "2", "pinned tag (`python:3.13-slim-trixie`)", "lab/journey/steps/2-pinned-tag.Dockerfile"
+        "2", "pinned tag (`python:3.14-slim-trixie`)", "lab/journey/steps/2-pinned-tag.Dockerfile"
     ),
     Step("3", "lean apt", "lab/journey/steps/3-lean-apt.Dockerfile"),
     Step("4", "uv instead of poetry and pip", "lab/journey/steps/4-uv.Dockerfile"),

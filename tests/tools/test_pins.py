@@ -18,3 +18,8 @@ def test_every_dockerfile_builds_with_the_same_uv() -> None:
 def test_the_dev_loop_runs_on_the_production_python_base() -> None:
     assert named(DEV, "python") == named(images.OPTIMIZED, "python")
     assert len(named(images.OPTIMIZED, "python")) == 1
+
+
+def test_the_minimal_image_copies_the_production_python() -> None:
+    """Dockerfile.minimal builds on, and copies its interpreter from, the optimized image's base."""
+    assert named(images.MINIMAL, "python") == named(images.OPTIMIZED, "python")

@@ -2,7 +2,7 @@
 # until you change it on purpose (Dependabot proposes the bumps). Add @sha256:... to pin a digest.
 # The one change from step 1b: `diff 1b-slim-variant.Dockerfile 2-pinned-tag.Dockerfile` (in journey/steps/).
 
-FROM python:3.13-slim-trixie
+FROM python:3.14-slim-trixie
 
 ARG DB_PASSWORD
 ENV DB_PASSWORD=${DB_PASSWORD}

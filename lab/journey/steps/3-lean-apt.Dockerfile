@@ -2,7 +2,7 @@
 # RUN that downloaded them, so no layer keeps them.
 # The one change from step 2: `diff 2-pinned-tag.Dockerfile 3-lean-apt.Dockerfile` (in journey/steps/).
 
-FROM python:3.13-slim-trixie
+FROM python:3.14-slim-trixie
 
 ARG DB_PASSWORD
 ENV DB_PASSWORD=${DB_PASSWORD}

@@ -3,7 +3,7 @@
 # The one change from step 3: `diff 3-lean-apt.Dockerfile 4-uv.Dockerfile` (in journey/steps/).
 
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
-FROM python:3.13-slim-trixie
+FROM python:3.14-slim-trixie
 
 ARG DB_PASSWORD
 ENV DB_PASSWORD=${DB_PASSWORD}

@@ -3,7 +3,7 @@
 # The one change from step 4: `diff 4-uv.Dockerfile 5-multi-stage.Dockerfile` (in journey/steps/).
 
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
-FROM python:3.13-slim-trixie AS builder
+FROM python:3.14-slim-trixie AS builder
 
 ARG DB_PASSWORD
 ENV DB_PASSWORD=${DB_PASSWORD}
@@ -27,7 +27,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=secret,id=ca-bundle,required=false \
     uv sync --locked --no-dev
 
-FROM python:3.13-slim-trixie AS runtime
+FROM python:3.14-slim-trixie AS runtime
 
 ARG DB_PASSWORD
 ENV DB_PASSWORD=${DB_PASSWORD}
