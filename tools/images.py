@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from tools.engine import ImageToolError, docker, image_exists, image_id
+from tools.engine import ImageToolError, docker, image_exists, image_id, inspect
 from tools.project import DESCRIPTION, NAME, ROOT, VERSION
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -173,9 +173,10 @@ def build(
 
 
 def drop_replaced(replaced: str | None, tag: str) -> None:
-    """Remove the image ``tag`` named before it moved, now untagged: ours, left to no one (one
-    still tagged otherwise stays: `docker image rm` by id refuses it)."""
-    if replaced and replaced != image_id(tag):
+    """Remove the image ``tag`` named before it moved, if no tag names it now: ours, left to
+    no one. One that is still tagged (`docker tag` by a user, even in the same repository,
+    where `docker image rm ID` would untag and delete it) stays."""
+    if replaced and replaced != image_id(tag) and not inspect(replaced)["RepoTags"]:
         docker("image", "rm", replaced, check=False)
 
 
