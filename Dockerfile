@@ -5,10 +5,8 @@ FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
 
 # Name the base by tag (it moves with patches; @sha256:... pins it); trixie: Debian's current.
 FROM python:3.14-slim-trixie AS builder
-# Compile bytecode now, so the app never writes it; copy out of the cache mount, not hardlink.
-ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy
-# The base image's Python only; no install marker, so two builds of a commit give equal bytes.
-ENV UV_PYTHON_DOWNLOADS=never UV_NO_INSTALLER_METADATA=1
+# Bytecode now, not by the app; copy from the cache mount; the base's Python; no ctime marker.
+ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never UV_NO_INSTALLER_METADATA=1
 # The last commit's time (`nox -s build` sets it): reproducible bytecode and image dates.
 ARG SOURCE_DATE_EPOCH
 # Build where the runtime will find the venv.
@@ -16,8 +14,7 @@ WORKDIR /app
 # Bring uv into the builder only; the runtime never gets it.
 COPY --from=uv /uv /bin/uv
 # Install the dependencies alone first: reused until uv.lock or pyproject.toml changes.
-# Optional, together: the two secret mounts and the SSL_CERT_FILE/NETRC line (a TLS proxy's
-# CA bundle, a private index's credentials); delete all three if you need neither.
+# Optional, removable together: the secret mounts and SSL_CERT_FILE/NETRC (proxy CA, index).
 RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,source=uv.lock,target=uv.lock \
     --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
@@ -28,11 +25,15 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 # Then the project itself; the sources stay in this stage.
 COPY pyproject.toml uv.lock README.md ./
 COPY src src
-# Install it non-editable, so the venv alone holds it; offline: uv's own backend builds it.
-# uv leaves its .venv/.lock world-writable; nothing in the venv is.
+# Non-editable: the venv alone holds it; offline: uv builds it; no world-writable .venv/.lock.
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-editable --no-dev --offline \
     && find .venv -perm -0002 ! -type l -exec chmod o-w {} +
+# Run the service once, then compile the stdlib modules it loaded: the base has no bytecode.
+RUN --mount=type=bind,source=tools/warm_bytecode.py,target=/warm_bytecode.py \
+    SHORTLINK_DATA_DIR=/tmp/data .venv/bin/python -B /warm_bytecode.py shortlink.__main__:main \
+    shortlink.healthcheck:main --port=8000 --stdlib-sources=/usr/local/lib/python3.14 \
+    --output=/stdlib-bytecode
 
 # The builder's image exactly: the venv's bin/python links to this base's interpreter.
 FROM python:3.14-slim-trixie AS runtime
@@ -47,10 +48,11 @@ RUN groupadd --gid "${APP_UID}" app \
     && find / -xdev -perm /6000 -type f -exec chmod a-s {} +
 # Copy only the venv, root-owned: the app cannot rewrite its own code.
 COPY --from=builder /app/.venv /app/.venv
-# Put the venv's programs first; send logs to `docker logs` at once; write no bytecode.
-ENV PATH="/app/.venv/bin:${PATH}" PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
-# Listen beyond loopback; keep the database in /data.
-ENV SHORTLINK_HOST=0.0.0.0 SHORTLINK_DATA_DIR=/data
+# That bytecode, beside the stdlib's sources: start, stop and probe compile nothing.
+COPY --from=builder /stdlib-bytecode/ /
+# The venv's programs first; logs at once; no bytecode written; listen beyond loopback; data.
+ENV PATH="/app/.venv/bin:${PATH}" PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
+    SHORTLINK_HOST=0.0.0.0 SHORTLINK_DATA_DIR=/data
 # Keep the database when no volume is named.
 VOLUME /data
 # Document the port the service listens on.
@@ -66,13 +68,11 @@ ARG DESCRIPTION=unknown
 ARG REVISION=unknown
 ARG CREATED=unknown
 ARG SOURCE_URL=unknown
-LABEL org.opencontainers.image.title="shortlink" \
+LABEL org.opencontainers.image.title="shortlink" org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.description="${DESCRIPTION}" \
       org.opencontainers.image.source="${SOURCE_URL}" \
-      org.opencontainers.image.licenses="MIT" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.created="${CREATED}"
+      org.opencontainers.image.version="${VERSION}" org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.revision="${REVISION}"
 # The service reports its build on /version.
 ENV SHORTLINK_VERSION="${VERSION}" SHORTLINK_REVISION="${REVISION}" \
     SHORTLINK_BUILD_DATE="${CREATED}"

@@ -169,7 +169,9 @@ def main(argv: list[str]) -> int:
         )
         print(text)
         if options.record:
-            measured = f"Measured by `nox -s startup -- --record` on {report.today()}."
+            also = "".join(f" --also {tag}" for tag in options.also)
+            command = f"nox -s startup -- --rounds {options.rounds}{also} --record"
+            measured = f"Measured by `{command}` on {report.today()}."
             report.replace_section("startup-results", f"{measured} {text}")
             print("README.md updated with these results")
     except (engine.ImageToolError, ValueError) as error:
