@@ -94,7 +94,7 @@ def test_one_writer_on_one_claim_at_the_images_data_folder(
     deployment = manifests["Deployment"]["spec"]
     assert deployment["replicas"] == 1
     assert deployment["strategy"] == {"type": "Recreate"}
-    data = dockerfile(rf"{service.DATA_DIR}=(\S+)")
+    data = dockerfile(r"^VOLUME (\S+)$")  # the folder the image keeps its data in
     mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
     volumes = {volume["name"]: volume for volume in pod["volumes"]}
     claim = volumes[mounts[data]]["persistentVolumeClaim"]["claimName"]
