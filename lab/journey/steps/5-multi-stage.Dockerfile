@@ -9,9 +9,10 @@ ARG DB_PASSWORD
 ENV DB_PASSWORD=${DB_PASSWORD}
 
 COPY --from=uv /uv /bin/uv
-# Adaptation: behind a TLS-intercepting proxy, uv reads the host's CA bundle from a build secret.
+# Adaptation: behind a TLS-intercepting proxy, uv reads the host's CA bundle from a build secret;
+# this repository's .python-version names the host's 3.13, so the image's Python is named.
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never \
-    SSL_CERT_FILE=/run/secrets/ca-bundle
+    SSL_CERT_FILE=/run/secrets/ca-bundle UV_PYTHON=python3.14
 
 WORKDIR /app
 RUN --mount=type=cache,target=/root/.cache/uv \
