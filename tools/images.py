@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from tools.engine import ImageToolError, docker, image_exists, image_id, inspect
+from tools.engine import ImageToolError, docker, image_exists, image_id
 from tools.project import DESCRIPTION, NAME, ROOT, VERSION
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -176,7 +176,11 @@ def drop_replaced(replaced: str | None, tag: str) -> None:
     """Remove the image ``tag`` named before it moved, if no tag names it now: ours, left to
     no one. One that is still tagged (`docker tag` by a user, even in the same repository,
     where `docker image rm ID` would untag and delete it) stays."""
-    if replaced and replaced != image_id(tag) and not inspect(replaced)["RepoTags"]:
+    if not replaced or replaced == image_id(tag):
+        return
+    # Empty when the engine removed it already (the containerd store does, once untagged).
+    tags = docker("image", "inspect", "--format", "{{json .RepoTags}}", replaced, check=False)
+    if tags.strip() in ("[]", "null"):
         docker("image", "rm", replaced, check=False)
 
 
