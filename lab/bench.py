@@ -6,7 +6,7 @@ the same way, answering constants with no I/O. Both run in this interpreter, one
 other, on loopback (the service with a temporary data folder); a raw asyncio HTTP/1.1
 keep-alive client (one connection per simulated client) measures requests per second and
 latency percentiles per route and client count, and the service's share of the ceiling. With
-``--record`` the table goes into the README between its bench markers.
+``--record`` the table goes into lab/results/bench.md (lab/report.py).
 """
 
 import argparse
@@ -262,7 +262,7 @@ def table(ceiling: list[Point], service: list[Point]) -> str:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.bench", description=__doc__)
     parser.add_argument("--seconds", type=float, default=SECONDS_PER_POINT)
-    parser.add_argument("--record", action="store_true", help="write the table into README.md")
+    parser.add_argument("--record", action="store_true", help="write lab/results/bench.md")
     args = parser.parse_args(argv)
     load_before = os.getloadavg()
     ceiling, ceiling_processes = measure("ceiling", ceiling_command, args.seconds)
@@ -279,8 +279,7 @@ def main(argv: list[str]) -> int:
     print(f"\n{setup}\n\n{result}")
     if args.record:
         measured = f"Measured by `nox -s bench -- --record` on {report.today()}: {setup}."
-        report.replace_section("bench", f"{measured}\n\n{result}")
-        print("README.md updated with these results")
+        report.record("bench", f"{measured}\n\n{result}")
     return 0
 
 

@@ -3,8 +3,8 @@
 
 Every image (or, with ``--platform``, the optimized image for each platform) built COLD_RUNS
 times without the layer cache; sizes, layers, what each Dockerfile adds to its base, compressed
-sizes and median build times. With ``--record`` the table goes into the README: *Measured by
-`nox -s build`* (build-results), or *Two architectures* (platform-results).
+sizes and median build times. With ``--record`` the table goes into lab/results/cold-builds.md
+(the README's headline too) or, with ``--platform``, lab/results/platforms.md (lab/report.py).
 """
 
 import argparse
@@ -22,7 +22,7 @@ COLD_RUNS = 3
 
 
 def build_images(runs: int, record: bool) -> None:
-    """Every image ``runs`` times without cache; print the table, into the README if ``record``."""
+    """Every image ``runs`` times without cache; print the table, recorded if ``record``."""
     engine_version = engine.require_engine()
     engine.require_free_space()
     mode, bases = base_images.resolve()
@@ -40,13 +40,12 @@ def build_images(runs: int, record: bool) -> None:
     print(f"{setup}\n\n{table}")
     if record:
         measured = f"Measured by `nox -s cold_builds -- --record` on {report.today()}. {setup}."
-        report.replace_section("build-results", f"{measured}\n\n{table}")
-        print("README.md updated with these results")
+        report.record("cold-builds", f"{measured}\n\n{table}")
 
 
 def build_platforms(wanted: str, runs: int, record: bool) -> None:
     """The optimized image for each platform ``runs`` times without cache; its size, layers and
-    median build time, emulated or not; into the README (*Two architectures*) if ``record``."""
+    median build time, emulated or not; recorded if ``record``."""
     engine_version = engine.require_engine()
     seconds: dict[str, list[float]] = {}
     for run in range(runs):
@@ -69,8 +68,7 @@ def build_platforms(wanted: str, runs: int, record: bool) -> None:
     if record:
         command = f"nox -s cold_builds -- --platform {wanted} --record"
         measured = f"Measured by `{command}` on {report.today()}."
-        report.replace_section("platform-results", f"{measured} {setup}.\n\n{table}")
-        print("README.md updated with these results")
+        report.record("platforms", f"{measured} {setup}.\n\n{table}")
 
 
 def results_table(seconds: dict[str, list[float]], bases: dict[str, str], cold: bool) -> str:
@@ -180,7 +178,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="nox -s cold_builds --", description=__doc__)
     parser.add_argument("--platform", help="e.g. linux/amd64,linux/arm64: the optimized image")
     parser.add_argument("--runs", type=int, default=COLD_RUNS, help="cold builds of each")
-    parser.add_argument("--record", action="store_true", help="write the README's results")
+    parser.add_argument("--record", action="store_true", help="write lab/results/ (lab/report.py)")
     options = parser.parse_args(argv)
     try:
         if options.platform:

@@ -1,5 +1,10 @@
-"""Measured results written into the README between markers, never typed by hand: what
-``--record`` does in every lab tool."""
+"""Measured results, never typed by hand: what ``--record`` does in every lab tool.
+
+Each result is one Markdown file, ``lab/results/NAME.md``, opening with the line that names
+what measured it (the command, the date, the machine, the engine, the image store and the base
+images). The docs site includes them (docs/generate.py); the README carries one of them, the
+headline, between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``.
+"""
 
 import os
 import platform
@@ -10,6 +15,9 @@ from pathlib import Path
 from tools.project import ROOT
 
 README = ROOT / "README.md"
+RESULTS = ROOT / "lab" / "results"
+# The result the README shows as its headline figures; the rest are on the docs site.
+HEADLINE = "cold-builds"
 
 
 def machine() -> str:
@@ -24,6 +32,21 @@ def machine() -> str:
 
 def today() -> str:
     return datetime.now(UTC).date().isoformat()
+
+
+def record(name: str, markdown: str) -> Path:
+    """Write ``lab/results/NAME.md``; for the headline, the README's section too.
+
+    Raises ValueError when the README has lost its headline markers (nothing is written then).
+    """
+    text = f"{markdown.strip()}\n"
+    if name == HEADLINE and README.is_file():
+        replace_section(name, text)
+    path = RESULTS / f"{name}.md"
+    path.write_text(text)
+    also = " and the README's headline" if name == HEADLINE else ""
+    print(f"{path.relative_to(ROOT)} written{also}")
+    return path
 
 
 def replace_section(name: str, markdown: str, path: Path = README) -> None:

@@ -1,6 +1,6 @@
 """The lab's nox sessions, registered when the noxfile imports this module: each runs a lab
 tool (``python -m lab.X``, its own argparse CLI) or the lab's checks; ``-- --record`` writes
-its README section."""
+its result into lab/results/ (lab/report.py)."""
 
 import time
 

@@ -145,7 +145,7 @@ def main(argv: list[str]) -> int:
         metavar="TAG",
         help="another image in the same rounds, e.g. a variant of the optimized one",
     )
-    parser.add_argument("--record", action="store_true", help="write the README's results")
+    parser.add_argument("--record", action="store_true", help="write lab/results/startup.md")
     options = parser.parse_args(argv)
     reference = images.OPTIMIZED.tag
     try:
@@ -172,8 +172,7 @@ def main(argv: list[str]) -> int:
             also = "".join(f" --also {tag}" for tag in options.also)
             command = f"nox -s startup -- --rounds {options.rounds}{also} --record"
             measured = f"Measured by `{command}` on {report.today()}."
-            report.replace_section("startup-results", f"{measured} {text}")
-            print("README.md updated with these results")
+            report.record("startup", f"{measured} {text}")
     except (engine.ImageToolError, ValueError) as error:
         print(f"startup: {error}", file=sys.stderr)
         return 1

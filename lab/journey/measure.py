@@ -1,6 +1,6 @@
 """The measured journey: each step from the baseline to the optimized Dockerfile, and the step
 beyond it (the distroless Dockerfile.minimal), built and measured under the same conditions,
-written into lab/journey/README.md.
+written into lab/results/journey.md, its chart into lab/results/journey.png.
 
 Run by `nox -s journey` in its venv (matplotlib, hadolint):
 ``python -m lab.journey.measure [RUNS]``.
@@ -21,7 +21,7 @@ from tools import base_images, canaries, engine, images, layer_sizes
 from tools.project import HEALTH_PATH, PACKAGE, ROOT
 
 HERE = Path(__file__).parent
-# The seed's commonly quoted figures for the same journey, compared with ours in the README.
+# The seed's commonly quoted figures for the same journey, compared with ours in the result.
 QUOTED = {"baseline_mb": 937, "final_mb": 219, "baseline_s": 36, "final_s": 8}
 # The RUN that installs the dependencies from step 4 on; a source edit must not rerun it.
 DEPENDENCY_STEP = "uv sync --locked --no-install-project"
@@ -220,8 +220,8 @@ def chart(results: list[Result], path: Path) -> None:
 
 
 def write(mode: str, bases: dict[str, str], results: list[Result], engine: str) -> str:
-    """The measured section of lab/journey/README.md and its chart; return the text."""
-    chart(results, HERE / "journey.png")
+    """The measured result and its chart; return the text."""
+    chart(results, report.RESULTS / "journey.png")
     runs = len(results[0].cold_seconds)
     used = ", ".join(f"`{official}` → `{image}`" for official, image in bases.items())
     setup = (
@@ -234,9 +234,8 @@ def write(mode: str, bases: dict[str, str], results: list[Result], engine: str) 
         f"medians of {runs} runs; start and stop once every step is built, in {runs} rounds, "
         f"each step once per round, the order shifted and reversed from round to round."
     )
-    picture = "![Size and cold build time per step](journey.png)"
-    text = f"{setup}\n\n{table(results)}\n\n{comparison(results)}\n\n{picture}"
-    report.replace_section("journey", text, HERE / "README.md")
+    text = f"{setup}\n\n{table(results)}\n\n{comparison(results)}"
+    report.record("journey", text)
     return text
 
 
@@ -251,7 +250,6 @@ def main(argv: list[str]) -> int:
     except engine.ImageToolError as error:
         print(f"journey: {error}", file=sys.stderr)
         return 1
-    print("lab/journey/README.md and lab/journey/journey.png updated")
     return 0
 
 
