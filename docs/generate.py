@@ -10,7 +10,12 @@ pymdownx.snippets (``check_paths``: a missing one fails the build):
 - the settings, from src/<package>/settings.py (the field, its default, its value in the image);
 - the sessions, from the noxfile and the modules it imports (the lab's marked);
 - the image checks, from the test suite itself: each check, its expected outcome per image
-  (its ``@per_image`` decorator) and the evidence the baseline must show.
+  (its ``@per_image`` decorator) and the evidence the baseline must show;
+- the measured results a page includes (``build/docs/results/NAME.md``): the lab's own
+  lab/results/NAME.md, written by a lab tool's ``--record``, and its chart NAME.png, if any,
+  copied beside the pages (docs/pages/results/, not kept in git). A result the lab lacks
+  stops the build; without the lab (``rm -r lab``), each says in one line that this copy
+  measures nothing.
 
 Plain files, no MkDocs hook: Zensical, Material for MkDocs' successor, reads no ``hooks:``.
 Exits 1 with what is wrong.
@@ -20,6 +25,7 @@ import argparse
 import ast
 import re
 import shlex
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +35,10 @@ from tools.project import ENV_PREFIX, PACKAGE, ROOT
 
 NOTES = ROOT / "docs" / "notes"
 OUT = ROOT / "build" / "docs"
+PAGES = ROOT / "docs" / "pages"
+LAB_RESULTS = ROOT / "lab" / "results"
+# Where a page includes a measured result: --8<-- "build/docs/results/NAME.md".
+RESULT_INCLUDE = re.compile(r'--8<-- "build/docs/results/([\w-]+)\.md"')
 # What a note's heading names: "## `FROM python:… AS builder`"; … stands for any text.
 NOTE_HEADING = re.compile(r"^## `(.+)`\s*$", re.MULTILINE)
 
@@ -320,6 +330,42 @@ def cited_checks(notes_text: str, notes_name: str, known: set[str]) -> list[str]
     return [f"{notes_name}: cites `{name}`, no test of that name" for name in sorted(cited - known)]
 
 
+def results(out: Path, pages: Path = PAGES, lab: Path = LAB_RESULTS) -> list[Path]:
+    """Write each result a page includes into OUT/results/; its chart beside the pages.
+
+    Raises DocsError naming the results the lab should have and lacks.
+    """
+    wanted = sorted(
+        {
+            name
+            for page in pages.glob("**/*.md")
+            for name in RESULT_INCLUDE.findall(page.read_text())
+        }
+    )
+    (out / "results").mkdir(parents=True, exist_ok=True)
+    charts = pages / "results"
+    shutil.rmtree(charts, ignore_errors=True)
+    missing = [
+        name for name in wanted if lab.parent.is_dir() and not (lab / f"{name}.md").is_file()
+    ]
+    if missing:
+        listed = ", ".join(f"lab/results/{name}.md" for name in missing)
+        raise DocsError(f"a page includes a result the lab has not recorded: {listed}")
+    written = []
+    for name in wanted:
+        if not lab.parent.is_dir():
+            text = "*Measured by the lab, which this copy does not have (`rm -r lab`).*\n"
+        else:
+            text = (lab / f"{name}.md").read_text()
+            if (lab / f"{name}.png").is_file():
+                charts.mkdir(exist_ok=True)
+                shutil.copy2(lab / f"{name}.png", charts / f"{name}.png")
+                text += f"\n![The chart of lab/results/{name}.png](results/{name}.png)\n"
+        (out / "results" / f"{name}.md").write_text(text)
+        written.append(out / "results" / f"{name}.md")
+    return written
+
+
 def generate(out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     known = project_test_names()
@@ -347,6 +393,10 @@ def generate(out: Path) -> list[Path]:
             problems.append(str(error))
             continue
         written.append(out / filename)
+    try:
+        written += results(out)
+    except DocsError as error:
+        problems.append(str(error))
     if problems:
         raise DocsError("\n".join(problems))
     return written

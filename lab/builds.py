@@ -36,7 +36,11 @@ def build_images(runs: int, record: bool) -> None:
     images.write_sbom(images.SBOM)
     table = results_table(seconds, bases, cold=True)
     used = ", ".join(f"{official} -> {standin}" for official, standin in bases.items())
-    setup = f"Docker engine {engine_version}; base images ({mode}): {used}; {report.machine()}"
+    store = platforms.store_name()
+    setup = (
+        f"Docker engine {engine_version} ({store} image store); base images ({mode}): {used}; "
+        f"{report.machine()}"
+    )
     print(f"{setup}\n\n{table}")
     if record:
         measured = f"Measured by `nox -s cold_builds -- --record` on {report.today()}. {setup}."

@@ -151,8 +151,8 @@ DPKG_EXCLUDES = [
 REGISTRY = "standin.invalid"
 # Stand-ins carry the hash of the recipes, in their tag and a label: a changed recipe makes new
 # ones beside the old, which other clones on the same engine may still use (never removed here;
-# README, "The images", says how to remove those no longer wanted). The hash is of the code, not
-# the file: comments, docstrings and formatting change nothing.
+# docs, "Building the images", says how to remove those no longer wanted). The hash is of the
+# code, not the file: comments, docstrings and formatting change nothing.
 LABEL = "standin.recipe"
 
 
@@ -350,8 +350,8 @@ def _make_relocated_python(standin: Standin) -> None:
     /usr/local/lib/python3.14/site-packages, unrefused (no EXTERNALLY-MANAGED); venvs made from it
     load ssl, sqlite3, ctypes, zoneinfo, lzma, bz2, zlib, uuid and decimal.
 
-    Its remaining differences from the official image, all of them (README, "The images", links
-    here):
+    Its remaining differences from the official image, all of them (docs, "Building the images",
+    links here):
 
     - The interpreter is Debian's build (GCC 16, Debian's patches, 3.14.8 here), not python.org's
       tarball built with docker-library's flags (`--enable-optimizations --with-lto`, the patch

@@ -77,10 +77,19 @@ SECTION = re.compile(r"(<!-- ([\w-]+):start -->\n)(.*?)(<!-- \2:end -->)", re.DO
 NOT_YET_MEASURED = "*Not yet measured under the name {new}: these are {old}'s figures.*"
 
 
-def replace(text: str, new: str) -> str:
+# A file of measured results (lab/report.py): whole, what a measured section is in the README.
+MEASURED_FILES = re.compile(r"^lab/results/[\w-]+\.md$")
+
+
+def replace(text: str, new: str, *, measured_file: bool = False) -> str:
     """``text`` with the project's name, package and env prefix replaced by ``new``'s; a
-    measured section (one that says "Measured by") keeps its figures and the old names in
-    them, marked as not yet measured under the new name."""
+    measured section (one that says "Measured by"), or a whole ``measured_file``, keeps its
+    figures and the old names in them, marked as not yet measured under the new name."""
+    if measured_file:
+        section = replace(f"<!-- measured:start -->\n{text}<!-- measured:end -->", new)
+        return section.removeprefix("<!-- measured:start -->\n").removesuffix(
+            "<!-- measured:end -->"
+        )
     measured: list[str] = []
 
     def keep(match: re.Match) -> str:
@@ -114,12 +123,16 @@ def paths_to_move() -> list[str]:
 def rename(new: str) -> list[str]:
     """Rename the project to ``new``; return one line per change made."""
     check(new)
-    originals = {path: text for path, text in texts().items() if replace(text, new) != text}
+    rewritten = {
+        path: replace(text, new, measured_file=bool(MEASURED_FILES.match(path)))
+        for path, text in texts().items()
+    }
+    originals = {path: text for path, text in texts().items() if rewritten[path] != text}
     moves = [(ROOT / path, ROOT / replace(path, new)) for path in paths_to_move()]
     done: list[str] = []
     try:
-        for path, text in originals.items():
-            (ROOT / path).write_text(replace(text, new))
+        for path in originals:
+            (ROOT / path).write_text(rewritten[path])
         for old, renamed in moves:
             old.rename(renamed)
         locked = subprocess.run(["uv", "lock", "--quiet"], cwd=ROOT, capture_output=True, text=True)

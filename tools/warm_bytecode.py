@@ -1,7 +1,7 @@
 """Run a service once, then compile bytecode for every module it loaded; for a runtime image
 whose standard library has none (the official python images', distroless's), so its start,
-stop and health check compile nothing. Run in the builder by Dockerfile.minimal (README, "The
-minimal image").
+stop and health check compile nothing. Run in the builder of both Dockerfiles (docs,
+"Dockerfile.minimal, line by line").
 
     python -B warm_bytecode.py ENTRY PROBE --port=PORT --stdlib-sources=DIR --output=DIR
         [--timeout=SECONDS]

@@ -16,6 +16,7 @@ from docs.generate import (
     generate,
     instructions,
     project_test_names,
+    results,
 )
 from tools.images import IMAGES
 from tools.project import ROOT
@@ -28,9 +29,44 @@ def notes_of(dockerfile: str) -> str:
 
 
 def test_the_generated_parts_are_written(tmp_path: Path) -> None:
-    written = {path.name for path in generate(tmp_path)}
+    written = generate(tmp_path)
+    names = {path.name for path in written if path.parent == tmp_path}
     expected = {f"{name}.md" for name in DOCKERFILES} | {"settings.md", "sessions.md", "checks.md"}
-    assert written == expected
+    assert names == expected
+    assert {path.parent for path in written} == {tmp_path, tmp_path / "results"}
+
+
+def a_site(tmp_path: Path, *results: str) -> tuple[Path, Path]:
+    """A page including the journey's result, and a lab holding ``results`` (NAME.md files)."""
+    pages, lab = tmp_path / "pages", tmp_path / "lab" / "results"
+    pages.mkdir()
+    (pages / "journey.md").write_text('# The journey\n\n--8<-- "build/docs/results/journey.md"\n')
+    lab.mkdir(parents=True)
+    for name in results:
+        (lab / name).write_text(f"Measured by `{name}`.\n")
+    return pages, lab
+
+
+def test_a_measured_result_is_included_with_its_chart(tmp_path: Path) -> None:
+    pages, lab = a_site(tmp_path, "journey.md", "journey.png")
+    [written] = results(tmp_path / "out", pages, lab)
+    assert written.read_text().startswith("Measured by `journey.md`.")
+    assert "](results/journey.png)" in written.read_text()
+    assert (pages / "results" / "journey.png").is_file()
+
+
+def test_a_result_the_lab_has_not_recorded_stops_the_build(tmp_path: Path) -> None:
+    pages, lab = a_site(tmp_path)
+    with pytest.raises(DocsError, match=r"lab/results/journey\.md"):
+        results(tmp_path / "out", pages, lab)
+
+
+def test_without_the_lab_each_result_says_this_copy_measures_nothing(tmp_path: Path) -> None:
+    pages, lab = a_site(tmp_path)
+    lab.rmdir()
+    lab.parent.rmdir()
+    [written] = results(tmp_path / "out", pages, lab)
+    assert "which this copy does not have (`rm -r lab`)" in written.read_text()
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES)

@@ -1,9 +1,9 @@
 """The built site (build/site, `nox -s docs`) in a real browser: headless Chromium, Debian's
 `chromium` (`.ci/run` installs it), opens each Dockerfile's page from a server on 127.0.0.1.
 Each page renders one code annotation per instruction of its file, writes nothing to the
-browser's console, and asks the server for nothing it lacks; no page loads anything from
-another host (the site is read offline too). A screenshot of each page is kept
-in build/docs-screenshots/ (the workflow uploads it)."""
+browser's console, and asks the server for nothing it lacks; the journey's page shows its
+chart; no page loads anything from another host (the site is read offline too). A screenshot
+of each of these pages is kept in build/docs-screenshots/ (the workflow uploads it)."""
 
 import re
 import shutil
@@ -106,3 +106,24 @@ def test_no_page_loads_anything_from_another_host() -> None:
     assert pages, "no site in build/site: run `nox -s docs`"
     remote = {page.relative_to(SITE).as_posix(): REMOTE.findall(page.read_text()) for page in pages}
     assert not {page: found for page, found in remote.items() if found}
+
+
+def test_the_journey_page_shows_its_measured_chart_or_says_there_is_no_lab(
+    site: Site, browser: str
+) -> None:
+    url = site.url("journey.html")
+    dom = opened(browser, url, "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    console = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
+    assert not console, console
+    if not (ROOT / "lab").is_dir():  # rm -r lab: nothing measured, and the page says so
+        assert "which this copy does not have" in dom.stdout
+        return
+    assert re.search(r'<img [^>]*src="results/journey\.png"', dom.stdout), "no chart on the page"
+    chart = [code for path, code in site.requests if path.endswith("/results/journey.png")]
+    assert chart, "the browser never loaded the chart"
+    assert set(chart) == {200}, chart
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SCREENSHOTS / "journey.png"
+    taken = opened(browser, url, f"--screenshot={shot}", "--window-size=1280,2400")
+    assert taken.returncode == 0, taken.stderr[-2000:]

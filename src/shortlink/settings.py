@@ -46,7 +46,7 @@ class _EnvironmentWithoutServiceLinks(EnvSettingsSource):
 
 
 class Settings(BaseSettings):
-    """The service's settings; the README's settings table is written from these fields."""
+    """The service's settings; the docs' settings page is written from these fields."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True)
 

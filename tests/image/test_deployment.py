@@ -1,5 +1,5 @@
 """Where users deploy the image: the situations in which services in containers are reported to
-break (issue 20; README, "Running it in production"), each reproduced on the images.
+break (issue 20; docs, "Running it in production"), each reproduced on the images.
 
 Each runs on every image. The baseline runs the same application, so most hold there too; it
 fails where its image differs (no HEALTHCHECK, a host fixed in its CMD, root). Each proves an

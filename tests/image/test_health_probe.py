@@ -1,5 +1,5 @@
 """The image's HEALTHCHECK measures health and nothing else: not the environment's proxy, not a
-small CPU limit, not where the settings moved the service (README, "Health checks").
+small CPU limit, not where the settings moved the service (docs, "Health checks").
 
 On every image; the baseline has no HEALTHCHECK at all, and fails each for that reason.
 """

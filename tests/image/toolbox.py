@@ -4,7 +4,7 @@ service's container.
 testinfra's docker backend runs each command as `docker exec CONTAINER /bin/sh -c ...`, which a
 shell-less image cannot answer. So the commands run in a toolbox instead (debian:trixie-slim
 with ps and ss, toolbox.Dockerfile) that shares the service container's PID and network
-namespaces, as the README's "Debugging without a shell" teaches: `host.process` and
+namespaces, as the docs' "Debugging without a shell" teaches: `host.process` and
 `host.socket` see the service's processes and sockets, and the service's filesystem is
 `/proc/1/root/`, the root of its PID 1 (reading another user's needs `SYS_PTRACE`). The same
 path for all three images, whether or not they have a shell.

@@ -1,5 +1,5 @@
 """deploy/kubernetes says what the image tests prove and compose.yaml runs: the same uid, the
-same lockdown, health path, data folder, token file, stop time and memory (README, "Kubernetes").
+same lockdown, health path, data folder, token file, stop time and memory (docs, "Kubernetes").
 No cluster and no Docker: the files are read. `nox -s lint` validates them (schemas, checkov)."""
 
 import re

@@ -4,9 +4,9 @@ from tools.project import NAME, PACKAGE
 from tools.rename import NOT_YET_MEASURED, replace
 
 MEASURED = (
-    "<!-- build-results:start -->\n"
+    "<!-- cold-builds:start -->\n"
     f"Measured by `nox -s cold_builds -- --record`.\n\n| `{NAME}:optimized` | 145.6 MB |\n"
-    "<!-- build-results:end -->"
+    "<!-- cold-builds:end -->"
 )
 # Another name than the project's, whatever a rename made it.
 NEW = f"{PACKAGE}_renamed"
@@ -25,3 +25,10 @@ def test_a_second_rename_keeps_one_note_and_a_generated_section_follows_the_name
     twice = replace(replace(MEASURED, NEW), NEW)
     assert twice.count("Not yet measured") == 1
     assert replace(GENERATED, NEW) == GENERATED.replace(NAME.upper(), NEW.upper())
+
+
+def test_a_file_of_measured_results_keeps_its_figures_under_the_old_name() -> None:
+    result = f"Measured by `nox -s startup -- --record`.\n\n| `{NAME}:optimized` | 0.57 s |\n"
+    renamed = replace(result, NEW, measured_file=True)
+    assert renamed == f"{NOT_YET_MEASURED.format(new=NEW, old=NAME)}\n\n{result}"
+    assert replace(renamed, NEW, measured_file=True) == renamed
