@@ -316,7 +316,16 @@ def _build(standin: Standin, dockerfile: str, context: Path | None = None) -> No
 
 def _make_python(standin: Standin) -> None:
     """Debian's Python with pip, laid out like the official image; the full variant adds the
-    compilers and headers that the official one inherits from buildpack-deps."""
+    compilers and headers that the official one inherits from buildpack-deps.
+
+    For the tags that name no version, which only the journey's first steps use (`python`,
+    `python:slim`: the lesson is that such a tag moves). It is not as faithful as the relocated
+    one, and says so here, in one place: trixie's Python 3.13, where the official `latest` has
+    moved on to 3.15; Python under /usr with links from /usr/local/bin; Debian's standard
+    library with its bytecode, which the official image deletes (so these steps start faster
+    than on the official image). Steps 2 on, and every image the kernel builds, use the
+    relocated stand-in.
+    """
     tag = standin.official.rsplit(":", 1)[1] if ":" in standin.official else "latest"
     version = re.match(r"\d+\.\d+", tag)
     version = version.group(0) if version else DEBIAN_PYTHON
