@@ -56,6 +56,15 @@ def env_args(env: dict[str, str]) -> list[str]:
     return [arg for name, value in env.items() for arg in ("--env", f"{name}={value}")]
 
 
+def health_of(case: str, container: Container) -> str:
+    """One line: the case, the HEALTHCHECK's verdict and its last output. Removes the container."""
+    try:
+        status, last = health_verdict(container.id)
+        return f"{case}: health {status}; {last}"
+    finally:
+        remove_container(container)
+
+
 @per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"has no HEALTHCHECK"))
 def test_healthcheck_ignores_a_proxy_in_the_environment(
     image: images.Image, expected: Expected
@@ -66,11 +75,7 @@ def test_healthcheck_ignores_a_proxy_in_the_environment(
         if container is None:
             observed.append(f"{case}: did not start: {problem}")
             continue
-        try:
-            status, last = health_verdict(container.id)
-            observed.append(f"{case}: health {status}; {last}")
-        finally:
-            remove_container(container)
+        observed.append(health_of(case, container))
     holds = all(": health healthy;" in line for line in observed)
     verdict(expected, holds, " | ".join(observed))
 
@@ -97,12 +102,7 @@ def test_healthcheck_follows_the_configured_host_and_port(
     }
     observed = []
     for (case, env), port in zip(cases.items(), (8081, 8082, 8083), strict=True):
-        container = run_on_port(image.tag, port, *env)
-        try:
-            status, last = health_verdict(container.id)
-            observed.append(f"{case}: health {status}; {last}")
-        finally:
-            remove_container(container)
+        observed.append(health_of(case, run_on_port(image.tag, port, *env)))
     holds = all(": health healthy;" in line for line in observed)
     verdict(expected, holds, " | ".join(observed))
 
