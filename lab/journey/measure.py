@@ -13,6 +13,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,7 +128,8 @@ def measure_step(
     images.build(built, bases, **build)
     source = context / EDITED_SOURCE
     original = source.read_text()
-    source.write_text(original + "# journey: a one-line edit\n")
+    # Unique, so that no earlier run's build of the same edit is in the builder cache.
+    source.write_text(original + f"# journey: a one-line edit {uuid.uuid4().hex}\n")
     try:
         warm = images.build(built, bases, **build)
     finally:
