@@ -1,11 +1,12 @@
-"""Every step of the journey (lab/journey/steps/, between the baseline and the Dockerfile, and the
-distroless step beyond it) builds and serves."""
+"""Every step of the journey (lab/journey/plan.py: the baseline, the steps in
+lab/journey/steps/, the Dockerfile and the distroless step beyond it) builds and serves."""
 
 from collections.abc import Iterator
 
 import pytest
 
 from lab.journey import measure
+from lab.journey.plan import STEPS, Step
 from tests.image.containers import remove_container, start_container
 from tools import base_images, engine, images
 from tools.project import HEALTH_PATH, ROOT
@@ -15,31 +16,34 @@ from tools.project import HEALTH_PATH, ROOT
 def journey_bases() -> Iterator[dict[str, str]]:
     try:
         engine.require_engine()
-        yield base_images.resolve(tuple(step.image for step in measure.STEPS))[1]
+        yield base_images.resolve(tuple(measure.image(step) for step in STEPS))[1]
     except engine.ImageToolError as error:
         pytest.exit(str(error), returncode=1)
     finally:
         measure.remove_step_images()
 
 
-@pytest.mark.parametrize("step", measure.STEPS, ids=lambda step: f"step-{step.number}")
-def test_journey_step_builds_and_answers_healthz(
-    step: measure.Step, journey_bases: dict[str, str]
-) -> None:
-    images.build(step.image, journey_bases, quiet=True)
-    container = start_container(step.image.tag)
+@pytest.mark.parametrize("step", STEPS, ids=lambda step: step.name)
+def test_journey_step_builds_and_answers_healthz(step: Step, journey_bases: dict[str, str]) -> None:
+    image = measure.image(step)
+    images.build(image, journey_bases, quiet=True)
+    container = start_container(image.tag)
     try:
         assert container.request("GET", HEALTH_PATH).json() == {"status": "ok"}
     finally:
         remove_container(container)
 
 
-@pytest.mark.parametrize(
-    "step",
-    [step for step in measure.STEPS if step.dockerfile.startswith("lab/journey/steps/")],
-    ids=lambda step: f"step-{step.number}",
-)
-def test_journey_step_sends_the_whole_context_like_the_baseline(step: measure.Step) -> None:
-    ignore = ROOT / f"{step.dockerfile}.dockerignore"
-    baseline = ROOT / f"{images.BASELINE.dockerfile}.dockerignore"
-    assert ignore.read_text() == baseline.read_text()
+def test_journey_steps_send_the_whole_context_until_they_send_the_allow_list() -> None:
+    baseline = (ROOT / measure.ignore_file(images.BASELINE.dockerfile)).read_text()
+    allow_list = (ROOT / ".dockerignore").read_text()
+    ignores = [(ROOT / measure.ignore_file(step.dockerfile)).read_text() for step in STEPS]
+    assert set(ignores) == {baseline, allow_list}
+    first = ignores.index(allow_list)
+    assert ignores[:first] == [baseline] * first
+    assert ignores[first:] == [allow_list] * (len(ignores) - first)
+
+
+def test_journey_step_names_are_unique_and_the_dockerfile_is_a_step() -> None:
+    assert len({step.name for step in STEPS}) == len(STEPS)
+    assert measure.FINAL_STEP in STEPS

@@ -1,0 +1,55 @@
+# Journey step 11: a numeric non-root user. The app cannot rewrite its code or the image, Kubernetes
+# can verify it is not root, and its data folder is the one place it writes; no setuid programs.
+# The one change from step 10: `diff 10-healthcheck.Dockerfile 11-non-root.Dockerfile` (in journey/steps/).
+
+FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
+FROM python:3.14-slim-trixie AS builder
+
+COPY --from=uv /uv /bin/uv
+ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
+
+WORKDIR /app
+# Optional, removable together: the secret mounts and SSL_CERT_FILE/NETRC (proxy CA, index).
+RUN --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=bind,source=uv.lock,target=uv.lock \
+    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
+    --mount=type=secret,id=ca-bundle,required=false \
+    --mount=type=secret,id=netrc,required=false \
+    SSL_CERT_FILE=/run/secrets/ca-bundle NETRC=/run/secrets/netrc \
+    uv sync --locked --no-install-project --no-editable --no-dev
+# Then the project itself; the sources stay in this stage.
+COPY pyproject.toml uv.lock README.md ./
+COPY src src
+
+# Non-editable: the venv alone holds it; offline: uv builds it; no world-writable .venv/.lock.
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --locked --no-editable --no-dev --offline \
+    && find .venv -perm -0002 ! -type l -exec chmod o-w {} +
+
+FROM python:3.14-slim-trixie AS runtime
+
+# A numeric uid: Kubernetes' runAsNonRoot can only verify a number.
+ARG APP_UID=10001
+# Make the app's user (no shell, no home) and /data, group 0 for OpenShift's arbitrary uids;
+# strip setuid/setgid bits, so nothing in the image can gain privileges.
+RUN groupadd --gid "${APP_UID}" app \
+    && useradd --no-log-init --uid "${APP_UID}" --gid app \
+       --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin app \
+    && install --directory --owner="${APP_UID}" --group=0 --mode=0770 /data \
+    && find / -xdev -perm /6000 -type f -exec chmod a-s {} +
+# Copy only the venv, root-owned: the app cannot rewrite its own code.
+COPY --from=builder /app/.venv /app/.venv
+# The venv's programs first; logs at once; listen beyond loopback; data.
+ENV PATH="/app/.venv/bin:${PATH}" PYTHONUNBUFFERED=1 \
+    SHORTLINK_HOST=0.0.0.0 SHORTLINK_DATA_DIR=/data
+# Keep the database when no volume is named.
+VOLUME /data
+
+EXPOSE 8000
+# Never run as root.
+USER ${APP_UID}:${APP_UID}
+# A stdlib socket probe: ~20 ms of CPU, at most 1.5 s at --cpus 0.05 (3 s timeout); every 30 s.
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --start-interval=1s --retries=3 \
+    CMD ["python", "-m", "shortlink.healthcheck"]
+# Exec form: Python is PID 1 and gets SIGTERM itself, so `docker stop` is graceful.
+CMD ["shortlink"]

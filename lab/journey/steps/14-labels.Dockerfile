@@ -1,0 +1,79 @@
+# Journey step 14: labels. The image says what it is, which version and which commit built it
+# (OCI labels, and /version); set last, so a new commit rebuilds no layer above them.
+# The one change from step 13: `diff 13-reproducible.Dockerfile 14-labels.Dockerfile` (in journey/steps/).
+
+FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
+FROM python:3.14-slim-trixie AS builder
+
+COPY --from=uv /uv /bin/uv
+# Bytecode now, not by the app; copy from the cache mount; the base's Python; no ctime marker.
+ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never UV_NO_INSTALLER_METADATA=1
+# The last commit's time (`nox -s build` sets it): reproducible bytecode and image dates.
+ARG SOURCE_DATE_EPOCH
+
+WORKDIR /app
+# Optional, removable together: the secret mounts and SSL_CERT_FILE/NETRC (proxy CA, index).
+RUN --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=bind,source=uv.lock,target=uv.lock \
+    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
+    --mount=type=secret,id=ca-bundle,required=false \
+    --mount=type=secret,id=netrc,required=false \
+    SSL_CERT_FILE=/run/secrets/ca-bundle NETRC=/run/secrets/netrc \
+    uv sync --locked --no-install-project --no-editable --no-dev
+# Then the project itself; the sources stay in this stage.
+COPY pyproject.toml uv.lock README.md ./
+COPY src src
+
+# Non-editable: the venv alone holds it; offline: uv builds it; no world-writable .venv/.lock.
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --locked --no-editable --no-dev --offline \
+    && find .venv -perm -0002 ! -type l -exec chmod o-w {} +
+# Run the service once, then compile the stdlib modules it loaded: the base has no bytecode.
+RUN --mount=type=bind,source=tools/warm_bytecode.py,target=/warm_bytecode.py \
+    SHORTLINK_DATA_DIR=/tmp/data .venv/bin/python -B /warm_bytecode.py shortlink.__main__:main \
+    shortlink.healthcheck:main --port=8000 --stdlib-sources=/usr/local/lib/python3.14 \
+    --output=/stdlib-bytecode
+
+FROM python:3.14-slim-trixie AS runtime
+
+# A numeric uid: Kubernetes' runAsNonRoot can only verify a number.
+ARG APP_UID=10001
+# Make the app's user (no shell, no home) and /data, group 0 for OpenShift's arbitrary uids;
+# strip setuid/setgid bits, so nothing in the image can gain privileges.
+RUN groupadd --gid "${APP_UID}" app \
+    && useradd --no-log-init --uid "${APP_UID}" --gid app \
+       --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin app \
+    && install --directory --owner="${APP_UID}" --group=0 --mode=0770 /data \
+    && find / -xdev -perm /6000 -type f -exec chmod a-s {} +
+# Copy only the venv, root-owned: the app cannot rewrite its own code.
+COPY --from=builder /app/.venv /app/.venv
+# That bytecode, beside the stdlib's sources: start, stop and probe compile nothing.
+COPY --from=builder /stdlib-bytecode/ /
+# The venv's programs first; logs at once; no bytecode written; listen beyond loopback; data.
+ENV PATH="/app/.venv/bin:${PATH}" PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
+    SHORTLINK_HOST=0.0.0.0 SHORTLINK_DATA_DIR=/data
+# Keep the database when no volume is named.
+VOLUME /data
+
+EXPOSE 8000
+# Never run as root.
+USER ${APP_UID}:${APP_UID}
+# A stdlib socket probe: ~20 ms of CPU, at most 1.5 s at --cpus 0.05 (3 s timeout); every 30 s.
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --start-interval=1s --retries=3 \
+    CMD ["python", "-m", "shortlink.healthcheck"]
+# Build metadata last: it changes every commit and must not invalidate the layers above.
+ARG VERSION=unknown
+ARG DESCRIPTION=unknown
+ARG REVISION=unknown
+ARG CREATED=unknown
+ARG SOURCE_URL=unknown
+LABEL org.opencontainers.image.title="shortlink" org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.description="${DESCRIPTION}" \
+      org.opencontainers.image.source="${SOURCE_URL}" \
+      org.opencontainers.image.version="${VERSION}" org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.revision="${REVISION}"
+# The service reports its build on /version.
+ENV SHORTLINK_VERSION="${VERSION}" SHORTLINK_REVISION="${REVISION}" \
+    SHORTLINK_BUILD_DATE="${CREATED}"
+# Exec form: Python is PID 1 and gets SIGTERM itself, so `docker stop` is graceful.
+CMD ["shortlink"]

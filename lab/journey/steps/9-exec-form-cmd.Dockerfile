@@ -1,0 +1,42 @@
+# Journey step 9: exec-form CMD. The app itself is PID 1, not a shell: it gets `docker stop`'s
+# SIGTERM and shuts down gracefully instead of being killed 10 s later; its logs are unbuffered.
+# The one change from step 8: `diff 8-secret-mounts.Dockerfile 9-exec-form-cmd.Dockerfile` (in journey/steps/).
+
+FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
+FROM python:3.14-slim-trixie AS builder
+
+COPY --from=uv /uv /bin/uv
+ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
+
+WORKDIR /app
+# Optional, removable together: the secret mounts and SSL_CERT_FILE/NETRC (proxy CA, index).
+RUN --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=bind,source=uv.lock,target=uv.lock \
+    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
+    --mount=type=secret,id=ca-bundle,required=false \
+    --mount=type=secret,id=netrc,required=false \
+    SSL_CERT_FILE=/run/secrets/ca-bundle NETRC=/run/secrets/netrc \
+    uv sync --locked --no-install-project --no-editable --no-dev
+# Then the project itself; the sources stay in this stage.
+COPY pyproject.toml uv.lock README.md ./
+COPY src src
+
+# Non-editable: the venv alone holds it; offline: uv builds it.
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --locked --no-editable --no-dev --offline
+
+FROM python:3.14-slim-trixie AS runtime
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends curl \
+    && rm -rf /var/lib/apt/lists/*
+
+# Copy only the venv: not the sources, nor anything else the context held.
+COPY --from=builder /app/.venv /app/.venv
+# The venv's programs first; logs at once; listen beyond loopback.
+ENV PATH="/app/.venv/bin:${PATH}" PYTHONUNBUFFERED=1 \
+    SHORTLINK_HOST=0.0.0.0
+
+EXPOSE 8000
+# Exec form: Python is PID 1 and gets SIGTERM itself, so `docker stop` is graceful.
+CMD ["shortlink"]
