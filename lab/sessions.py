@@ -9,7 +9,6 @@ import nox
 import lab.journey.sessions  # noqa: F401  (nox -s steps, nox -s journey)
 from tools import sessions
 
-
 # How long nox waits, after Ctrl-C, for the bench to remove its containers and volume.
 BENCH_CLEANUP_SECONDS = 60
 
