@@ -1,12 +1,19 @@
-"""Load the service on this machine beside its stack's ceiling: ``python -m lab.bench``
-(``nox -s bench``).
+"""Load the optimized image beside its stack's ceiling: ``python -m lab.bench [--seconds S]
+[--record]`` (``nox -s bench``).
 
-The ceiling is lab/ceiling.py: the service's routes on the same FastAPI and uvicorn, started
-the same way, answering constants with no I/O. Both run in this interpreter, one after the
-other, on loopback (the service with a temporary data folder); a raw asyncio HTTP/1.1
-keep-alive client (one connection per simulated client) measures requests per second and
-latency percentiles per route and client count, and the service's share of the ceiling. With
+Both servers run in the built optimized image (tools/images.py's OPTIMIZED), one after the
+other, each in a container started by the harness the image tests use (tools/containers.py),
+its port 8000 published on an ephemeral port of 127.0.0.1: the service as `nox -s up` runs it,
+its /data on a temporary named volume; the ceiling, lab/ceiling.py (the service's routes on the
+same FastAPI and uvicorn, answering constants with no I/O), mounted read-only and run by the
+image's own Python and venv. The load stays on the host: a raw asyncio HTTP/1.1 keep-alive
+client (one connection per simulated client) measures requests per second and latency
+percentiles per route and client count through the published port, and the service's share of
+the ceiling. Every container and volume it makes is removed, on failure and Ctrl-C too. With
 ``--record`` the table goes into lab/results/bench.md (lab/report.py).
+
+Exits 0 when done; 1 with one line on stderr when the engine does not answer, the image is not
+built, or a server does not start or answer.
 """
 
 import argparse
@@ -14,27 +21,30 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
-from lab import report
-from tools import containers
-from tools.project import ENV_PREFIX, PACKAGE, ROOT
+from lab import platforms, report
+from tools import base_images, containers, engine, images
+from tools.project import NAME, ROOT
 
 CLIENTS = (1, 16, 64)
 SECONDS_PER_POINT = 10.0
 WARMUP_SECONDS = 1.0
 LINKS_TO_FOLLOW = 200
 START_TIMEOUT_SECONDS = 60.0
-STOP_TIMEOUT_SECONDS = 15.0
-# A request that takes this long counts as failed: no point can hang the run.
+# A request (or a connection) that takes this long fails the run: no point can hang it.
 REQUEST_TIMEOUT_SECONDS = 10.0
+# Every container and volume the bench makes carries this prefix and is removed by it.
+PREFIX = f"{NAME}-bench"
+CEILING = ROOT / "lab" / "ceiling.py"
+# Where the ceiling's file is mounted: outside the venv and /data.
+CEILING_IN_CONTAINER = "/ceiling.py"
+# The address the image's service listens on (its SHORTLINK_HOST): the ceiling uses it too.
+CONTAINER_HOST = "0.0.0.0"  # noqa: S104  (inside the container; published on loopback only)
 
 
 @dataclass(frozen=True)
@@ -60,9 +70,16 @@ class Connection:
 
     @classmethod
     async def open(cls, port: int) -> "Connection":
-        return cls(*await asyncio.open_connection("127.0.0.1", port))
+        """Connect to 127.0.0.1:``port``; TimeoutError after REQUEST_TIMEOUT_SECONDS."""
+        opening = asyncio.open_connection("127.0.0.1", port)
+        return cls(*await asyncio.wait_for(opening, REQUEST_TIMEOUT_SECONDS))
 
     async def request(self, raw: bytes) -> tuple[int, bytes]:
+        """Send ``raw``; the answer's status and body. TimeoutError after
+        REQUEST_TIMEOUT_SECONDS."""
+        return await asyncio.wait_for(self._exchange(raw), REQUEST_TIMEOUT_SECONDS)
+
+    async def _exchange(self, raw: bytes) -> tuple[int, bytes]:
         self.writer.write(raw)
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
@@ -107,9 +124,7 @@ async def load(
         sent = 0
         try:
             while (now := time.perf_counter()) < stop_at:
-                status, _ = await asyncio.wait_for(
-                    connection.request(next_request(number, sent)), REQUEST_TIMEOUT_SECONDS
-                )
+                status, _ = await connection.request(next_request(number, sent))
                 sent += 1
                 if now >= measure_from:
                     latencies.append(time.perf_counter() - now)
@@ -167,77 +182,67 @@ async def measure_service(port: int, label: str, seconds: float) -> list[Point]:
     return points
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def server_processes(container: str) -> int:
+    """How many processes serve requests: every process in the container (its PID 1 and any
+    children), as `docker top` lists them."""
+    listed = engine.docker("top", container, "-o", "pid").splitlines()
+    return len(listed) - 1  # the header
 
 
-def server_processes(pid: int) -> int:
-    """The server's process and its children: how many processes serve requests."""
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    listed = children.read_text().split() if children.exists() else []
-    return 1 + len(listed)
+def image_python(tag: str) -> str:
+    """The version of the Python the image runs (3.14.8), asked of the image itself."""
+    version = "import platform; print(platform.python_version())"
+    return engine.docker("run", "--rm", "--network=none", tag, "python", "-c", version).strip()
 
 
 @contextlib.contextmanager
-def running(label: str, command: list[str], env: dict[str, str], port: int) -> Iterator[int]:
-    """Start ``command`` in ROOT, this interpreter's environment plus ``env``, until its health
-    path answers on ``port``; yield its pid; stop it (SIGTERM, then kill). SystemExit, with
-    its stderr, when it exits or does not answer within START_TIMEOUT_SECONDS."""
-    server = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+def volume(label: str) -> Iterator[str]:
+    """A named volume, yielded by name and removed on the way out."""
+    name = f"{PREFIX}-{label}-{uuid.uuid4().hex[:12]}"
+    try:
+        engine.docker("volume", "create", name)
+        yield name
+    finally:
+        engine.docker("volume", "rm", "--force", name, check=False)
+
+
+@contextlib.contextmanager
+def serving(
+    label: str, *run_args: str, command: tuple[str, ...] = ()
+) -> Iterator[containers.Running]:
+    """The optimized image in a container, ``run_args`` before the image and ``command``
+    replacing its CMD, until its health path answers on its published port; removed, with its
+    anonymous volumes, on the way out. ImageToolError, with its last log lines, when it exits
+    or does not answer within START_TIMEOUT_SECONDS."""
+    name = f"{PREFIX}-{label}-{uuid.uuid4().hex[:12]}"
     try:
         try:
-            containers.wait_until_serving(
-                port, lambda: server.poll() is None, limit=START_TIMEOUT_SECONDS, interval=0.2
+            container, _ = containers.serve(
+                images.OPTIMIZED.tag,
+                *run_args,
+                name=name,
+                command=command,
+                limit=START_TIMEOUT_SECONDS,
+                interval=0.2,
+                log_lines=5,
             )
         except containers.NotServing as failure:
-            if failure.exited:
-                raise SystemExit(f"{label} exited: {server.stderr.read()!r}") from None
-            raise SystemExit(f"{label} did not start: {failure}") from None
-        yield server.pid
+            raise engine.ImageToolError(f"{label} did not start: {failure}") from None
+        yield container
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-
-
-def service_command(port: int, data_dir: Path) -> tuple[list[str], dict[str, str]]:
-    """``python -m PACKAGE`` on loopback, its data in ``data_dir``, no admin token."""
-    return [sys.executable, "-m", PACKAGE], {
-        f"{ENV_PREFIX}HOST": "127.0.0.1",
-        f"{ENV_PREFIX}PORT": str(port),
-        f"{ENV_PREFIX}DATA_DIR": str(data_dir),
-        f"{ENV_PREFIX}ADMIN_TOKEN_FILE": "",
-    }
-
-
-def ceiling_command(port: int, _: Path) -> tuple[list[str], dict[str, str]]:
-    return [sys.executable, "-m", "lab.ceiling", "--port", str(port)], {}
+        # By name: an interrupted `docker run` may leave a container whose id was never read.
+        containers.remove_container(name)
 
 
 def measure(
-    label: str, command: Callable[[int, Path], tuple[list[str], dict[str, str]]], seconds: float
+    label: str, *run_args: str, command: tuple[str, ...] = (), seconds: float
 ) -> tuple[list[Point], int]:
     """Points for every route and client count, and how many processes served them."""
-    with tempfile.TemporaryDirectory(prefix="bench-data-") as data_dir:
-        port = free_port()
-        argv, env = command(port, Path(data_dir))
-        with running(label, argv, env, port) as pid:
-            processes = server_processes(pid)
-            print(f"{label}: {' '.join(argv[1:])}, {processes} server process(es)", flush=True)
-            return asyncio.run(measure_service(port, label, seconds)), processes
+    with serving(label, *run_args, command=command) as container:
+        processes = server_processes(container.id)
+        shown = " ".join(command) or "the image's CMD"
+        print(f"{label}: {shown}, {processes} server process(es)", flush=True)
+        return asyncio.run(measure_service(container.port, label, seconds)), processes
 
 
 def table(ceiling: list[Point], service: list[Point]) -> str:
@@ -264,16 +269,42 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seconds", type=float, default=SECONDS_PER_POINT)
     parser.add_argument("--record", action="store_true", help="write lab/results/bench.md")
     args = parser.parse_args(argv)
-    load_before = os.getloadavg()
-    ceiling, ceiling_processes = measure("ceiling", ceiling_command, args.seconds)
-    # This interpreter's environment holds the working tree's project and its locked deps.
-    service, service_processes = measure("service", service_command, args.seconds)
-    load_after = os.getloadavg()
+    tag = images.OPTIMIZED.tag
+    try:
+        engine_version = engine.require_engine()
+        images.require_built(images.OPTIMIZED)
+        bases = base_images.used()
+        store = platforms.store_name()
+        python = image_python(tag)
+        load_before = os.getloadavg()
+        ceiling, ceiling_processes = measure(
+            "ceiling",
+            f"--volume={CEILING}:{CEILING_IN_CONTAINER}:ro",
+            command=(
+                *("python", CEILING_IN_CONTAINER),
+                *("--host", CONTAINER_HOST, "--port", str(containers.CONTAINER_PORT)),
+            ),
+            seconds=args.seconds,
+        )
+        with volume("data") as data:
+            service, service_processes = measure(
+                "service", f"--volume={data}:/data", seconds=args.seconds
+            )
+        load_after = os.getloadavg()
+    except TimeoutError:
+        print(f"bench: no answer within {REQUEST_TIMEOUT_SECONDS:g} s", file=sys.stderr)
+        return 1
+    except (engine.ImageToolError, ConnectionError) as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 1
+    used = ", ".join(f"{ref} -> {bases[ref]}" for ref in images.OPTIMIZED.base_images())
     setup = (
-        f"{report.machine()}, Python {sys.version.split()[0]}; client and server on the same "
-        f"machine; {args.seconds:g} s per point after {WARMUP_SECONDS:g} s of warm-up; "
-        f"server processes: {ceiling_processes} ceiling, {service_processes} service; "
-        f"load average {load_before[0]:.2f} before the run, {load_after[0]:.2f} after"
+        f"{report.machine()}; image {tag}, Python {python}, base images: {used}; Docker "
+        f"engine {engine_version} ({store} image store); each server in a container of the "
+        f"image, the client on the host through the port published on 127.0.0.1; "
+        f"{args.seconds:g} s per point after {WARMUP_SECONDS:g} s of warm-up; server processes "
+        f"in the container: {ceiling_processes} ceiling, {service_processes} service; load "
+        f"average {load_before[0]:.2f} before the run, {load_after[0]:.2f} after"
     )
     result = table(ceiling, service)
     print(f"\n{setup}\n\n{result}")
@@ -284,6 +315,8 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    # A SIGTERM (nox's, after its interrupt timeout) unwinds like Ctrl-C: containers removed.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with contextlib.suppress(KeyboardInterrupt):
         sys.exit(main(sys.argv[1:]))
     sys.exit(130)

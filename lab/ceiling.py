@@ -3,7 +3,9 @@
 The same stack as the service, started the same way (uvicorn with the service's HTTP protocol
 and keep-alive, no access log, one process), but no I/O and no logic of the service: a body is
 parsed into a model and a constant answered. What the service reaches of it is what its own
-work costs. ``python -m lab.ceiling --port PORT`` (lab/bench.py starts it).
+work costs. ``python ceiling.py --host HOST --port PORT``: lab/bench.py mounts this file into a
+container of the optimized image and runs it with the image's Python and venv, so it imports
+only what the image holds (the service's package and its dependencies), never tools/ or lab/.
 """
 
 import argparse
@@ -14,8 +16,8 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 
+from shortlink.healthcheck import PATH as HEALTH_PATH
 from shortlink.server import KEEP_ALIVE_SECONDS, protocol
-from tools.project import HEALTH_PATH
 
 CODE = "ceiling"
 URL = "https://bench.example/ceiling"
@@ -45,12 +47,13 @@ def create_app() -> FastAPI:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lab.ceiling", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python ceiling.py", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     parser.add_argument("--port", type=int, required=True)
     options = parser.parse_args(argv)
     uvicorn.run(
         create_app(),
-        host="127.0.0.1",
+        host=options.host,
         port=options.port,
         http=protocol(),
         log_config=None,

@@ -10,7 +10,7 @@ import http.client
 import json
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tools import engine
@@ -42,14 +42,18 @@ class Running:
     port: int
 
 
-def run_detached(tag: str, *run_args: str, name: str | None = None) -> Running:
-    """``docker run --detach --publish 127.0.0.1::8000 [--name NAME] RUN_ARGS TAG``.
+def run_detached(
+    tag: str, *run_args: str, name: str | None = None, command: Sequence[str] = ()
+) -> Running:
+    """``docker run --detach --publish 127.0.0.1::8000 [--name NAME] RUN_ARGS TAG [COMMAND]``:
+    ``command``, in exec form, replaces the image's CMD.
 
     Raises engine.ImageToolError when docker refuses to create or start the container.
     """
     named = ("--name", name) if name else ()
+    published = ("--publish", f"127.0.0.1::{CONTAINER_PORT}")
     container = engine.docker(
-        "run", "--detach", *named, "--publish", f"127.0.0.1::{CONTAINER_PORT}", *run_args, tag
+        "run", "--detach", *named, *published, *run_args, tag, *command
     ).strip()
     address = engine.docker("port", container, f"{CONTAINER_PORT}/tcp", check=False).splitlines()
     return Running(container, int(address[0].rsplit(":", 1)[1]) if address else 0)
@@ -111,13 +115,15 @@ def serve(
     tag: str,
     *run_args: str,
     name: str | None = None,
+    command: Sequence[str] = (),
     path: str = HEALTH_PATH,
     limit: float = START_LIMIT_SECONDS,
     interval: float = 0.05,
     check_after: float = 0.0,
     log_lines: int | None = None,
 ) -> tuple[Running, float]:
-    """Run ``tag`` detached and wait until ``path`` answers 200 (see wait_until_serving).
+    """Run ``tag`` detached (``command`` replacing its CMD when given) and wait until ``path``
+    answers 200 (see wait_until_serving).
 
     Returns the container and the seconds from just before `docker run` to the answer; the
     caller removes it (remove_container). On failure the container is removed and NotServing
@@ -125,7 +131,7 @@ def serve(
     lines (all of them when None).
     """
     started = time.perf_counter()
-    container = run_detached(tag, *run_args, name=name)
+    container = run_detached(tag, *run_args, name=name, command=command)
     try:
         seconds = wait_until_serving(
             container.port,
