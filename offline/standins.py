@@ -10,6 +10,7 @@ import hashlib
 import io
 import platform
 import re
+import shlex
 import shutil
 import subprocess
 import tarfile
@@ -145,6 +146,33 @@ DPKG_EXCLUDES = [
     "path-exclude=/usr/share/info/*",
 ]
 
+# What Debian's and Ubuntu's official images configure apt and dpkg with, so that a layer keeps
+# no package cache (debuerreotype/debuerreotype@7de510f, scripts/debuerreotype-minimizing-config;
+# comments left out): without it, each `apt-get install` layer keeps apt's ~100 MB binary caches
+# (/var/cache/apt/*.bin) and the .deb files, which the official images never do.
+DOCKER_APT_CONFIG = {
+    "etc/apt/apt.conf.d/docker-clean": [
+        'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb'
+        ' /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };',
+        'APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb'
+        ' /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };',
+        'Dir::Cache::pkgcache "";',
+        'Dir::Cache::srcpkgcache "";',
+    ],
+    "etc/apt/apt.conf.d/docker-autoremove-suggests": [
+        'Apt::AutoRemove::SuggestsImportant "false";'
+    ],
+    "etc/apt/apt.conf.d/docker-gzip-indexes": ['Acquire::GzipIndexes "true";'],
+    "etc/apt/apt.conf.d/docker-no-languages": ['Acquire::Languages "none";'],
+    "etc/dpkg/dpkg.cfg.d/docker-apt-speedup": ["force-unsafe-io"],
+    "usr/sbin/policy-rc.d": ["#!/bin/sh", "exit 101"],
+}
+# The hooks that write it into a root filesystem ("$1" in mmdebstrap's customize hooks).
+DOCKER_APT_HOOKS = [
+    f'printf "%s\\n" {" ".join(shlex.quote(line) for line in lines)} > "$1"/{path}'
+    for path, lines in DOCKER_APT_CONFIG.items()
+] + ['chmod 0755 "$1"/usr/sbin/policy-rc.d']
+
 
 # Under a registry host that cannot exist (RFC 2606): a stand-in is never mistaken for an
 # official image, and no build can ever pull one from somewhere else.
@@ -275,7 +303,8 @@ def _mmdebstrap(
     command += [f"--aptopt={option}" for option in aptopts]
     command += [f"--include={','.join(packages)}"] if packages else []
     command += [f"--dpkgopt={rule}" for rule in DPKG_EXCLUDES]
-    command += [f"--customize-hook={hook}" for hook in [*hooks, 'rm -rf "$1"/var/lib/apt/lists/*']]
+    hooks = [*DOCKER_APT_HOOKS, *hooks, 'rm -rf "$1"/var/lib/apt/lists/*']
+    command += [f"--customize-hook={hook}" for hook in hooks]
     return [*command, suite, target, _debian_mirror()]
 
 
