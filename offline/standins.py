@@ -171,7 +171,12 @@ DOCKER_APT_CONFIG = {
 DOCKER_APT_HOOKS = [
     f'printf "%s\\n" {" ".join(shlex.quote(line) for line in lines)} > "$1"/{path}'
     for path, lines in DOCKER_APT_CONFIG.items()
-] + ['chmod 0755 "$1"/usr/sbin/policy-rc.d']
+] + [
+    'chmod 0755 "$1"/usr/sbin/policy-rc.d',
+    # mmdebstrap's own clean-up asks apt where its caches are, which this config now says is
+    # nowhere: the caches of the install it just made are deleted here instead.
+    'rm -f "$1"/var/cache/apt/*.bin "$1"/var/cache/apt/archives/*.deb',
+]
 
 
 # Under a registry host that cannot exist (RFC 2606): a stand-in is never mistaken for an
