@@ -13,9 +13,9 @@ pymdownx.snippets (``check_paths``: a missing one fails the build):
   (its ``@per_image`` decorator) and the evidence the baseline must show;
 - the measured results a page includes (``build/docs/results/NAME.md``): the lab's own
   lab/results/NAME.md, written by a lab tool's ``--record``, and its chart NAME.png, if any,
-  copied beside the pages (docs/pages/results/, not kept in git). A result the lab lacks
-  stops the build; without the lab (``rm -r lab``), each says in one line that this copy
-  measures nothing.
+  shown after its summary (before its first ``###`` section) and copied beside the pages
+  (docs/pages/results/, not kept in git). A result the lab lacks stops the build; without the
+  lab (``rm -r lab``), each says in one line that this copy measures nothing.
 
 Plain files, no MkDocs hook: Zensical, Material for MkDocs' successor, reads no ``hooks:``.
 Exits 1 with what is wrong.
@@ -360,7 +360,10 @@ def results(out: Path, pages: Path = PAGES, lab: Path = LAB_RESULTS) -> list[Pat
             if (lab / f"{name}.png").is_file():
                 charts.mkdir(exist_ok=True)
                 shutil.copy2(lab / f"{name}.png", charts / f"{name}.png")
-                text += f"\n![The chart of lab/results/{name}.png](results/{name}.png)\n"
+                # After the summary, before the sections (### headings) of its parts.
+                summary, heading, parts = text.partition("\n### ")
+                chart = f"![The chart of lab/results/{name}.png](results/{name}.png)"
+                text = f"{summary.rstrip()}\n\n{chart}\n\n{heading.lstrip()}{parts}"
         (out / "results" / f"{name}.md").write_text(text)
         written.append(out / "results" / f"{name}.md")
     return written

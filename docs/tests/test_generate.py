@@ -47,11 +47,13 @@ def a_site(tmp_path: Path, *results: str) -> tuple[Path, Path]:
     return pages, lab
 
 
-def test_a_measured_result_is_included_with_its_chart(tmp_path: Path) -> None:
+def test_a_measured_result_is_included_with_its_chart_after_its_summary(tmp_path: Path) -> None:
     pages, lab = a_site(tmp_path, "journey.md", "journey.png")
+    (lab / "journey.md").write_text("Measured by `nox -s journey`.\n\n### baseline\n\nA step.\n")
     [written] = results(tmp_path / "out", pages, lab)
-    assert written.read_text().startswith("Measured by `journey.md`.")
-    assert "](results/journey.png)" in written.read_text()
+    text = written.read_text()
+    assert text.startswith("Measured by `nox -s journey`.")
+    assert text.index("](results/journey.png)") < text.index("### baseline")
     assert (pages / "results" / "journey.png").is_file()
 
 
