@@ -1,4 +1,4 @@
-# shortlink's image. Why each line is here: README.md, "The Dockerfile, decision by decision".
+# shortlink's image. Each line's reason in full: docs/notes/Dockerfile.md, shown on the docs site.
 
 # Pin uv: a newer uv may resolve or install differently.
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
@@ -59,7 +59,7 @@ VOLUME /data
 EXPOSE 8000
 # Never run as root.
 USER ${APP_UID}:${APP_UID}
-# A stdlib socket probe: ~20 ms of CPU, at most 1.5 s at --cpus 0.05 (3 s timeout); every 30 s.
+# A stdlib socket probe: ~17 ms of CPU, at most 1.5 s at --cpus 0.05 (3 s timeout); every 30 s.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --start-interval=1s --retries=3 \
     CMD ["python", "-m", "shortlink.healthcheck"]
 # Build metadata last: it changes every commit and must not invalidate the layers above.
