@@ -1,7 +1,7 @@
 """Measured results, never typed by hand: what ``--record`` does in every lab tool.
 
-Each result is one Markdown file, ``lab/results/NAME.md``, opening with the line that names
-what measured it (the command, the date, the machine, the engine, the image store and the base
+Each result is one Markdown file, ``lab/results/NAME.md``, with a line that names what
+measured it (the command, the date, the machine, the engine, the image store and the base
 images). The docs site includes them (docs/generate.py); the README carries one of them, the
 headline, between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``.
 """
