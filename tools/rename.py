@@ -81,15 +81,19 @@ NOT_YET_MEASURED = "*Not yet measured under the name {new}: these are {old}'s fi
 MEASURED_FILES = re.compile(r"^lab/results/[\w-]+\.md$")
 
 
+def not_yet_measured(body: str, new: str) -> str:
+    """Measured ``body``, its old names kept, under one note that says so."""
+    if body.startswith("*Not yet measured under the name "):
+        return body
+    return f"{NOT_YET_MEASURED.format(new=new, old=NAME)}\n\n{body}"
+
+
 def replace(text: str, new: str, *, measured_file: bool = False) -> str:
     """``text`` with the project's name, package and env prefix replaced by ``new``'s; a
     measured section (one that says "Measured by"), or a whole ``measured_file``, keeps its
     figures and the old names in them, marked as not yet measured under the new name."""
-    if measured_file:
-        section = replace(f"<!-- measured:start -->\n{text}<!-- measured:end -->", new)
-        return section.removeprefix("<!-- measured:start -->\n").removesuffix(
-            "<!-- measured:end -->"
-        )
+    if measured_file and "Measured by" in text:
+        return not_yet_measured(text, new)
     measured: list[str] = []
 
     def keep(match: re.Match) -> str:
@@ -103,11 +107,8 @@ def replace(text: str, new: str, *, measured_file: bool = False) -> str:
     names = {NAME: new, PACKAGE: new, PACKAGE.upper(): new.upper()}
     olds = re.compile("|".join(re.escape(old) for old in sorted(names, key=len, reverse=True)))
     text = olds.sub(lambda match: names[match.group(0)], text)
-    note = NOT_YET_MEASURED.format(new=new, old=NAME)
     for number, body in enumerate(measured):
-        if not body.startswith("*Not yet measured under the name "):
-            body = f"{note}\n\n{body}"
-        text = text.replace(f"\0{number}\0", body)
+        text = text.replace(f"\0{number}\0", not_yet_measured(body, new))
     return text
 
 
@@ -123,11 +124,12 @@ def paths_to_move() -> list[str]:
 def rename(new: str) -> list[str]:
     """Rename the project to ``new``; return one line per change made."""
     check(new)
+    found = texts()
     rewritten = {
         path: replace(text, new, measured_file=bool(MEASURED_FILES.match(path)))
-        for path, text in texts().items()
+        for path, text in found.items()
     }
-    originals = {path: text for path, text in texts().items() if rewritten[path] != text}
+    originals = {path: text for path, text in found.items() if rewritten[path] != text}
     moves = [(ROOT / path, ROOT / replace(path, new)) for path in paths_to_move()]
     done: list[str] = []
     try:
