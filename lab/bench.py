@@ -196,17 +196,6 @@ def image_python(tag: str) -> str:
 
 
 @contextlib.contextmanager
-def volume(label: str) -> Iterator[str]:
-    """A named volume, yielded by name and removed on the way out."""
-    name = f"{PREFIX}-{label}-{uuid.uuid4().hex[:12]}"
-    try:
-        engine.docker("volume", "create", name)
-        yield name
-    finally:
-        engine.docker("volume", "rm", "--force", name, check=False)
-
-
-@contextlib.contextmanager
 def serving(
     label: str, *run_args: str, command: tuple[str, ...] = ()
 ) -> Iterator[containers.Running]:
@@ -286,7 +275,7 @@ def main(argv: list[str]) -> int:
             ),
             seconds=args.seconds,
         )
-        with volume("data") as data:
+        with containers.named_volume(f"{PREFIX}-data") as data:
             service, service_processes = measure(
                 "service", f"--volume={data}:/data", seconds=args.seconds
             )

@@ -6,11 +6,13 @@ health path is polled until it answers 200, within a deadline; a container that 
 answers is removed, with its anonymous volumes, and reported with its last log lines.
 """
 
+import contextlib
 import http.client
 import json
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from tools import engine
@@ -40,6 +42,18 @@ class Running:
 
     id: str
     port: int
+
+
+@contextlib.contextmanager
+def named_volume(prefix: str) -> Iterator[str]:
+    """A named volume, ``PREFIX-<random>``, yielded by name and removed on the way out, on
+    failure too. Raises engine.ImageToolError when docker cannot create it."""
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    try:
+        engine.docker("volume", "create", name)
+        yield name
+    finally:
+        engine.docker("volume", "rm", "--force", name, check=False)
 
 
 def run_detached(

@@ -1,12 +1,12 @@
 """Fixtures for the image tests: the engine, the built images, running containers."""
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
 import testinfra
 
 from tools import base_images, engine, images
+from tools.containers import named_volume
 
 from . import toolbox
 from .containers import PREFIX, Container, remove_container, start_container
@@ -96,10 +96,8 @@ def host(toolboxes: Toolboxes, image: images.Image) -> testinfra.host.Host:
 @pytest.fixture
 def volume() -> Iterator[str]:
     """A named volume for /data, removed afterwards."""
-    name = f"{PREFIX}-{uuid.uuid4().hex[:12]}"
-    engine.docker("volume", "create", name)
-    yield name
-    engine.docker("volume", "rm", "--force", name, check=False)
+    with named_volume(PREFIX) as name:
+        yield name
 
 
 FIGURES: list[str] = []
