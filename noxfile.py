@@ -1,7 +1,9 @@
 """Sessions. The kernel a cloner keeps: lint, unit, build, test, up, compose, rename,
-reproducible, adoption. The lab adds its own (multiarch, publish, verify, supply_chain, bench,
-startup, cold_builds, and the journey's steps and journey) when lab/ is present: `rm -r lab`
-removes them (README, "Layout"); docs/ adds `docs`, the documentation site.
+reproducible. Each other room, when present, adds to them or brings its own (README, "Layout"):
+the demonstration (demonstration/) adds the bad baseline to lint, build, test and reproducible;
+the adoption proofs (tests/adoption/) bring `adoption`; the lab (lab/) brings multiarch,
+publish, verify, supply_chain, bench, startup, cold_builds, steps and journey; the docs (docs/)
+bring `docs`. Removing a room removes what it adds.
 
 Each session is its own recipe: it syncs the dependency groups it needs (pyproject.toml), then
 runs pytest or a tool of tools/ as ``python -m tools.NAME`` (each with its own --help). A tool
@@ -17,6 +19,14 @@ import nox
 sys.path.insert(0, str(Path(__file__).parent))
 from tools.sessions import sync
 
+ROOT = Path(__file__).parent
+# The demonstration, optional: `rm -r demonstration Dockerfile.baseline*` removes it.
+DEMONSTRATION = (ROOT / "demonstration").is_dir()
+# With it, the contract's checks also run on the baseline (its pytest plugin).
+DEMONSTRATED = ["-p", "demonstration.plugin"] if DEMONSTRATION else []
+# The service's own feature checks, on its images (a service may have none).
+FEATURES = Path("tests/features")
+
 nox.options.sessions = ["lint", "unit"]
 nox.options.default_venv_backend = "uv"
 nox.options.error_on_external_run = True
@@ -30,15 +40,19 @@ def tool(session: nox.Session, name: str, *args: str) -> None:
 
 @nox.session(python="3.13")
 def lint(session: nox.Session) -> None:
-    """ruff; hadolint on the Dockerfiles (the baseline must have its findings); the CI files."""
+    """ruff; hadolint on the Dockerfiles; the CI files, manifests and shell scripts (tools/lint);
+    the demonstration's expected findings."""
     sync(session, "lint")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    dockerfiles = [path.name for path in (ROOT / "Dockerfile", ROOT / "Dockerfile.minimal")]
     session.run(
-        "hadolint", "Dockerfile", "Dockerfile.minimal", "dev.Dockerfile",
-        "tests/image/toolbox.Dockerfile",
+        "hadolint", *[name for name in dockerfiles if (ROOT / name).is_file()],
+        "dev.Dockerfile", "tests/contract/toolbox.Dockerfile",
     )  # fmt: skip
     tool(session, "lint")
+    if DEMONSTRATION:
+        session.run("python", "-m", "demonstration.lint")
 
 
 @nox.session(python="3.13")
@@ -50,18 +64,25 @@ def unit(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def build(session: nox.Session) -> None:
-    """Build the images (optimized, minimal, baseline); print each one's size and build time."""
+    """Build the service's images (and the demonstration's); each one's size and build time."""
     tool(session, "build", *session.posargs)
+    if DEMONSTRATION:
+        session.run(sys.executable, "-m", "demonstration.build", external=True)
 
 
 @nox.session(python="3.13")
 def test(session: nox.Session) -> None:
-    """Unit tests, then the image tests against the images `nox -s build` made."""
+    """Unit tests, then the image contract and the service's features on the built images."""
     tool(session, "build", "--check")  # before installing anything: no engine, no images
+    if DEMONSTRATION:
+        session.run(sys.executable, "-m", "demonstration.build", "--check", external=True)
     sync(session, "test", "images")
+    features = [str(FEATURES)] if FEATURES.is_dir() else []
+    demonstration = [*DEMONSTRATED, "demonstration"] if DEMONSTRATION else []
     session.run(
-        "pytest", "tests/unit", "tests/seam", "tests/tools", "tests/image", *session.posargs
-    )
+        "pytest", "tests/unit", "tests/seam", "tests/tools", "tests/contract", *features,
+        "--ignore=tests/contract/reproducible", *demonstration, *session.posargs,
+    )  # fmt: skip
 
 
 @nox.session(venv_backend="none")
@@ -90,15 +111,17 @@ def reproducible(session: nox.Session) -> None:
     """Two builds of each image without cache: each gives the same filesystem twice."""
     tool(session, "build", "--check")
     sync(session, "test", "images")
-    session.run("pytest", "tests/reproducible", *session.posargs)
+    session.run("pytest", "tests/contract/reproducible", *DEMONSTRATED, *session.posargs)
 
 
-@nox.session(python="3.13")
-def adoption(session: nox.Session) -> None:
-    """In copies without the lab: rename, lint, unit, build, serve; then another service
-    (tests/adoption/hello) in place of this one: lint, unit, build, test and compose."""
-    sync(session, "test", "images")
-    session.run("pytest", "tests/adoption", *session.posargs)
+if (ROOT / "tests" / "adoption").is_dir():  # the adoption proofs, optional: `rm -r tests/adoption`
+
+    @nox.session(python="3.13")
+    def adoption(session: nox.Session) -> None:
+        """In copies without the other rooms: rename, lint, unit, build, serve; then another
+        service (tests/adoption/hello) in place of this one: lint, unit, build, test, compose."""
+        sync(session, "test", "images")
+        session.run("pytest", "tests/adoption", *session.posargs)
 
 
 # The lab, optional: delete lab/ and its sessions go with it (README, "Layout"). Only its own

@@ -30,7 +30,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.images import IMAGES
+from tools.images import OPTIMIZED, shipped
 from tools.project import ENV_PREFIX, PACKAGE, ROOT
 
 NOTES = ROOT / "docs" / "notes"
@@ -162,9 +162,9 @@ def image_env(dockerfile: str) -> dict[str, str]:
 def settings_table() -> str:
     """The service's settings: variable, default, value in the optimized image, meaning."""
     settings = __import__(f"{PACKAGE}.settings", fromlist=["Settings"])
-    image = image_env(IMAGES[0].dockerfile)
+    image = image_env(OPTIMIZED.dockerfile)
     rows = [
-        f"| variable | default | in `{IMAGES[0].dockerfile}`'s image | meaning |",
+        f"| variable | default | in `{OPTIMIZED.dockerfile}`'s image | meaning |",
         "|---|---|---|---|",
     ]
     for name, field in settings.Settings.model_fields.items():
@@ -202,112 +202,85 @@ def sessions_table() -> str:
     return "\n".join(rows) + "\n"
 
 
-# Where the image checks are: each runs on every image with the outcome expected of it.
-CHECKS = (ROOT / "tests" / "image", ROOT / "tests" / "reproducible")
-IMAGE_NAMES = tuple(image.name for image in IMAGES)
+# Where the image checks are: the contract (every image), the service's features (its images).
+CHECKS = (ROOT / "tests" / "contract", ROOT / "tests" / "contract" / "reproducible")
+FEATURES = ROOT / "tests" / "features"
+try:  # The demonstration, optional: its table gives the baseline's column.
+    from demonstration import expected as demonstrated
+except ModuleNotFoundError as missing:
+    if missing.name != "demonstration":
+        raise
+    demonstrated = None
+# The Dockerfiles whose notes the site shows: the service's, and the demonstration's.
+DOCUMENTED = tuple(image.dockerfile for image in shipped()) + (
+    ("Dockerfile.baseline",) if demonstrated else ()
+)
 
 
-def text_of(node: ast.expr, constants: dict[str, object]) -> str:
-    """A string literal, or an f-string whose names are the module's constants."""
-    if isinstance(node, ast.Constant):
-        return str(node.value)
-    if isinstance(node, ast.JoinedStr):
-        return "".join(text_of(part, constants) for part in node.values)
-    if isinstance(node, ast.FormattedValue) and ast.unparse(node.value) in constants:
-        return str(constants[ast.unparse(node.value)])
-    raise DocsError(f"an evidence pattern the checks page cannot read: {ast.unparse(node)}")
-
-
-def outcome(node: ast.expr, constants: dict[str, object]) -> str:
-    """A cell for one expected outcome: HOLDS, HOLDS_TOO or fails(r"evidence")."""
-    if isinstance(node, ast.Name) and node.id == "HOLDS":
-        return "holds"
-    if isinstance(node, ast.Name) and node.id == "HOLDS_TOO":
-        return "holds too: no contrast"
-    if isinstance(node, ast.Call) and ast.unparse(node.func) == "fails":
-        pattern = text_of(node.args[0], constants)
-        return f"fails: evidence matches `{pattern}`"
-    raise DocsError(f"an expected outcome the checks page cannot read: {ast.unparse(node)}")
-
-
-def module_constants(module: ast.Module) -> dict[str, object]:
-    """The module-level names bound to a literal: `STOP_TIMEOUT = 3`."""
-    return {
-        target.id: node.value.value
+def check_names(module: ast.Module, parameter: str | None) -> list[tuple[str, str]]:
+    """(check, what it applies to) of each test function (taking ``parameter``, when given),
+    one per case of a parametrize over a module-level tuple of names (``name[case]``)."""
+    tuples = {
+        target.id: [element.value for element in node.value.elts]
         for node in module.body
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
-        for target in node.targets
-        if isinstance(target, ast.Name)
-    }
-
-
-def check_rows(
-    module: ast.Module, constants: dict[str, object]
-) -> list[tuple[str, str, dict[str, str]]]:
-    """(check, feature, outcome per image) of each check of a test module, as its decorators
-    say: ``@per_image(name=OUTCOME, ...)``, or a parametrize over a module-level table of one
-    outcome per image (in the order of tools.images.IMAGES), one row per key."""
-    tables = {
-        target.id: node.value
-        for node in module.body
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict)
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Tuple)
         for target in node.targets
         if isinstance(target, ast.Name)
     }
     rows = []
     for node in module.body:
-        if not isinstance(node, ast.FunctionDef) or "expected" not in {
-            arg.arg for arg in node.args.args
-        }:
+        if not isinstance(node, ast.FunctionDef) or not node.name.startswith("test_"):
             continue
-        feature, found = "", []
+        if parameter and parameter not in {arg.arg for arg in node.args.args}:
+            continue
+        applies, cases = ("every image" if parameter else "the service's images"), []
         for decorator in node.decorator_list:
             call = decorator if isinstance(decorator, ast.Call) else None
             func = ast.unparse(call.func) if call else ""
-            if func == "pytest.mark.feature":
-                feature = call.args[0].value
-            elif func == "per_image":
-                found.append(("", {k.arg: outcome(k.value, constants) for k in call.keywords}))
-            elif func == "pytest.mark.parametrize":
-                for name, table in tables.items():
-                    if name in ast.unparse(call):
-                        for key, value in zip(table.keys, table.values, strict=True):
-                            cells = dict(
-                                zip(
-                                    IMAGE_NAMES,
-                                    (outcome(e, constants) for e in value.elts),
-                                    strict=True,
-                                )
-                            )
-                            found.append((f" ({key.value})", cells))
-        if not found:
-            raise DocsError(f"{node.name}: takes `expected` but no decorator says it")
-        rows += [(f"`{node.name}`{part}", feature, cells) for part, cells in found]
+            if func == "pytest.mark.declared":
+                applies = f"images declaring `{call.args[0].value}`"
+            elif func == "pytest.mark.feature":
+                applies = f"the seam's `{call.args[0].value}`"
+            elif func == "pytest.mark.parametrize" and isinstance(call.args[1], ast.Name):
+                cases = tuples.get(call.args[1].id, [])
+        rows += [(f"{node.name}[{case}]", applies) for case in cases] or [(node.name, applies)]
     return rows
 
 
+def on_the_baseline(check: str) -> str:
+    """The demonstration's expected outcome of ``check`` on the baseline, as a cell."""
+    if check in demonstrated.OUTCOMES:
+        return f"fails: evidence matches `{demonstrated.OUTCOMES[check].because}`"
+    if check in demonstrated.SAME_HERE:
+        return f"not run: {demonstrated.SAME_HERE[check]}"
+    raise DocsError(f"demonstration/expected.py states nothing for {check}")
+
+
 def checks_tables() -> str:
-    """One table per test module, under its name and its docstring's first paragraph."""
+    """One table per test module of the contract, under its name and its docstring's first
+    paragraph, with the baseline's column when the demonstration is present; then the
+    service's features."""
     out = []
-    paths = [path for folder in CHECKS for path in sorted(folder.glob("test_*.py"))]
-    modules = {path: ast.parse(path.read_text()) for path in paths}
-    # A constant may be imported from a sibling module (STOP_TIMEOUT): all of theirs count.
-    constants = {k: v for module in modules.values() for k, v in module_constants(module).items()}
-    for path, module in modules.items():
-        rows = check_rows(module, {**constants, **module_constants(module)})
-        if not rows:
-            continue
-        summary = " ".join((ast.get_docstring(module) or "").split("\n\n")[0].split())
-        title = path.stem.removeprefix("test_").replace("_", " ").capitalize()
-        out.append(f"### {title}\n")
-        out.append(f"{summary} (`{path.relative_to(ROOT).as_posix()}`)\n")
-        out.append(f"| check | {' | '.join(IMAGE_NAMES)} |")
-        out.append("|---|" + "---|" * len(IMAGE_NAMES))
-        for name, feature, cells in rows:
-            service = f" (service: `{feature}`)" if feature else ""
-            by_image = " | ".join(cells.get(image, "not run") for image in IMAGE_NAMES)
-            out.append(f"| {name}{service} | {by_image} |")
-        out.append("")
+    baseline = " | on the baseline (demonstration) |" if demonstrated else " |"
+    # A contract check takes `expected`, its outcome on each image; a feature check may not.
+    for folder, parameter in [*((folder, "expected") for folder in CHECKS), (FEATURES, None)]:
+        for path in sorted(folder.glob("test_*.py")):
+            module = ast.parse(path.read_text())
+            rows = check_names(module, parameter)
+            if not rows:
+                continue
+            summary = " ".join((ast.get_docstring(module) or "").split("\n\n")[0].split())
+            title = path.stem.removeprefix("test_").replace("_", " ").capitalize()
+            feature = folder == FEATURES
+            out.append(f"### {'Feature: ' if feature else ''}{title}\n")
+            out.append(f"{summary} (`{path.relative_to(ROOT).as_posix()}`)\n")
+            with_baseline = demonstrated and not feature
+            out.append(f"| check | applies to{baseline if with_baseline else ' |'}")
+            out.append("|---|---|" + ("---|" if with_baseline else ""))
+            for check, applies in rows:
+                cell = f" {on_the_baseline(check)} |" if with_baseline else ""
+                out.append(f"| `{check}` | {applies} |{cell}")
+            out.append("")
     return "\n".join(out)
 
 
@@ -378,17 +351,17 @@ def generate(out: Path) -> list[Path]:
         "checks.md": checks_tables,
     }
     problems, written = [], []
-    for image in IMAGES:
-        notes_path = NOTES / f"{image.dockerfile}.md"
+    for dockerfile in DOCUMENTED:
+        notes_path = NOTES / f"{dockerfile}.md"
         name = notes_path.relative_to(ROOT).as_posix()
         problems += cited_checks(notes_path.read_text(), name, known)
         try:
-            text = annotated(image.dockerfile, notes_path.read_text(), name)
+            text = annotated(dockerfile, notes_path.read_text(), name)
         except DocsError as error:
             problems.append(str(error))
             continue
-        (out / f"{image.dockerfile}.md").write_text(text)
-        written.append(out / f"{image.dockerfile}.md")
+        (out / f"{dockerfile}.md").write_text(text)
+        written.append(out / f"{dockerfile}.md")
     for filename, make in parts.items():
         try:
             (out / filename).write_text(make())

@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from lab import platforms, report
+from lab import BASELINE, IMAGES, platforms, report
 from tools import base_images, engine, images, layer_sizes
 from tools.layer_sizes import megabytes
 
@@ -27,9 +27,9 @@ def build_images(runs: int, record: bool) -> None:
     engine.require_free_space()
     mode, bases = base_images.resolve()
     base_images.write_used(mode, bases, engine_version)
-    seconds: dict[str, list[float]] = {image.tag: [] for image in images.IMAGES}
+    seconds: dict[str, list[float]] = {image.tag: [] for image in IMAGES}
     for run in range(runs):
-        for image in images.IMAGES:
+        for image in IMAGES:
             print(f"cold build {run + 1}/{runs} of {image.tag}", flush=True)
             built = images.build(image, bases, no_cache=True, quiet=True)
             seconds[image.tag].append(built.seconds)
@@ -92,7 +92,7 @@ def results_table(seconds: dict[str, list[float]], bases: dict[str, str], cold: 
         "|---|---:|" + "---:|" * (2 if cold else 1) + "---|---:|---:|",
     ]
     sizes = {tag: layer_sizes.image_size(tag, compressed=cold) for tag in seconds}
-    for image in images.IMAGES:
+    for image in IMAGES:
         tag = image.tag
         size = sizes[tag]
         compressed = f" {megabytes(size.compressed)} |" if cold else ""
@@ -104,7 +104,7 @@ def results_table(seconds: dict[str, list[float]], bases: dict[str, str], cold: 
             f"| `{tag}` | {megabytes(size.unpacked)} |{compressed} {layers} "
             f"| `{base}` | {added} | {statistics.median(seconds[tag]):.1f} s |"
         )
-    baseline, optimized = images.BASELINE.tag, images.OPTIMIZED.tag
+    baseline, optimized = BASELINE.tag, images.OPTIMIZED.tag
     size_ratio = sizes[baseline].unpacked / sizes[optimized].unpacked
     time_ratio = statistics.median(
         b / o for b, o in zip(seconds[baseline], seconds[optimized], strict=True)

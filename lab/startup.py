@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from lab import platforms, report
+from lab import IMAGES, platforms, report
 from tools import base_images, containers, engine, images
 from tools.project import HEALTH_PATH
 
@@ -150,13 +150,13 @@ def main(argv: list[str]) -> int:
     reference = images.OPTIMIZED.tag
     try:
         engine_version = engine.require_engine()
-        images.require_built(*images.IMAGES)
+        images.require_built(*IMAGES)
         bases = base_images.used()
         store = platforms.store_name()
         for tag in options.also:
             if not engine.image_exists(tag):
                 raise engine.ImageToolError(f"--also {tag}: no such image in the engine")
-        tags = [image.tag for image in images.IMAGES] + options.also
+        tags = [image.tag for image in IMAGES] + options.also
         timings = interleaved(tags, options.rounds)
         used = ", ".join(f"{official} -> {base}" for official, base in bases.items())
         setup = (

@@ -1,8 +1,8 @@
 """The seam between the image contract and the service inside it: everything the image checks
-(tests/image, tests/compose, tests/adoption, lab/multiarch) know of the service is declared
-here, every literal they look for included. Replacing the service? Rewrite this module for
-your API; `nox -s unit` (tests/seam) says in seconds what is missing or inconsistent, and the
-image contract around it stays as it is.
+(tests/contract, tests/compose, tests/features, lab/multiarch) know of the service is declared
+here, every literal they look for included, and each image's profile. Replacing the service?
+Rewrite this module for your API; `nox -s unit` (tests/seam) says in seconds what is missing or
+inconsistent, and the image contract around it stays as it is.
 
 What the Dockerfiles and compose.yaml assume of every service (tests/seam checks the names):
 its console script ``PACKAGE`` (pyproject.toml) runs ``PACKAGE.__main__:main``, which serves
@@ -12,9 +12,12 @@ on ``PACKAGE_HOST``:``PACKAGE_PORT`` (8000 unless set) and keeps its data in
 (the HEALTHCHECK); ``PACKAGE.app:create_app()``, callable without arguments, is the app the
 dev loop's uvicorn reloads. The helpers the checks give you: ``container.request(method, path,
 payload=None, headers=None)`` answers a ``Response`` (``status``, ``headers`` by lower-case
-name, ``body``, ``json()``; tests/image/containers.py).
+name, ``body``, ``json()``; tools/containers.py).
 
 Required of every service, here:
+- ``IMAGES``: each image's ``ImageProfile`` (tests/contract/profile.py): what only it promises
+  (no shell, no package manager, no pip, a size cap) and how to run its Python;
+  ``VENV_BUDGET_MB``: what the venv may add to the runtime base;
 - ``HEALTH_PATH`` (tools/project.py): answers 200 once the service serves;
 - ``round_trip(container)``: a write and its read-back through the published port, '' when
   they worked, else what happened;
@@ -31,7 +34,7 @@ Required of every service, here:
 Optional features, each ``None`` when the service has none: the checks that prove one are then
 reported as not applicable to this service, by name, in the run's summary (tests/conftest.py),
 and never run.
-- ``ADMIN_TOKEN``: an admin secret read from a file (``AdminToken``, tests/image/contract.py);
+- ``ADMIN_TOKEN``: an admin secret read from a file (``AdminToken``, tests/seam/shapes.py);
 - ``BUILD_INFO``: an endpoint reporting the build metadata the image passes it;
 - ``CLOSED_ON_STOP``: a line the service logs once it has closed its storage on SIGTERM;
 - ``DEV_EDIT``: an edit of the sources whose effect the dev loop then serves (``DevEdit``);
@@ -50,17 +53,32 @@ import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tests.image.contract import AdminToken, DevEdit, ProxyHeaders
+from tests.contract.profile import ImageProfile
+from tests.seam.shapes import AdminToken, DevEdit, ProxyHeaders
 from tools.project import ENV_PREFIX, HEALTH_PATH, PACKAGE
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from tests.image.containers import Container
+    from tools.containers import Running as Container
 
 __all__ = ["HEALTH_PATH"]  # re-exported: the checks read the health path here too
 
 # The service's own settings that the image tests set.
+# Each image's profile, by image name (tools/images.py: optimized is `Dockerfile`, minimal is
+# `Dockerfile.minimal`; a profile whose Dockerfile was deleted is not used). Every check of the
+# contract holds on every image; these say what only some of them promise.
+IMAGES: dict[str, ImageProfile] = {
+    # Far below the baseline's ~1.3 GB and the seed's quoted 937 MB; above any slim Python image.
+    "optimized": ImageProfile(size_cap_mb=250),
+    # Distroless: nothing for code execution to use, and a Python runtime without the OS.
+    "minimal": ImageProfile(no_shell=True, no_package_manager=True, no_pip=True, size_cap_mb=80),
+}
+# The virtual environment's budget over the runtime base: fastapi, pydantic (its compiled core
+# is most of it), uvicorn and the app, bytecode included, measure about 17 MB installed; 40 MB
+# leaves room to grow without hiding a stray layer (tests/contract/test_size.py).
+VENV_BUDGET_MB = 40
+
 DATA_DIR = f"{ENV_PREFIX}DATA_DIR"
 INVALID_SETTINGS = {
     "port": f"{ENV_PREFIX}PORT=eighty",

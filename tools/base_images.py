@@ -7,7 +7,7 @@ import os
 import subprocess
 
 from tools.engine import ImageToolError, image_exists
-from tools.images import BUILD_DIR, IMAGES, Image
+from tools.images import BUILD_DIR, Image, shipped
 from tools.project import ENV_PREFIX
 
 try:
@@ -31,9 +31,10 @@ def mode() -> str:
 
 
 def resolve(
-    wanted: tuple[Image, ...] = IMAGES, arch: str | None = None
+    wanted: tuple[Image, ...] | None = None, arch: str | None = None
 ) -> tuple[str, dict[str, str]]:
-    """Which base images to build on: 'official' or 'standin', and official name -> image used.
+    """Which base images to build ``wanted`` on (default: the service's images, shipped()):
+    'official' or 'standin', and official name -> image used.
 
     auto uses the official images when every one is present or can be pulled, stand-ins
     otherwise; BASE_IMAGES=official or =standin (with the project's prefix) forces one.
@@ -42,7 +43,7 @@ def resolve(
     an official image cannot be pulled where 'official' is forced, or a stand-in cannot be made.
     """
     chosen_mode = mode()
-    officials = sorted({ref for image in wanted for ref in image.base_images()})
+    officials = sorted({ref for image in wanted or shipped() for ref in image.base_images()})
     if chosen_mode == "auto":
         reachable = all(image_exists(ref) or _pulls(ref) for ref in officials)
         chosen_mode = "official" if reachable else "standin"

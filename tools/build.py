@@ -1,8 +1,9 @@
 """Build the images: ``python -m tools.build`` (nox -s build, nox -s up).
 
-    python -m tools.build                       every image, each one's size, layers and time
+    python -m tools.build                       the service's images (tools/images.shipped),
+                                                each one's size, layers and time
     python -m tools.build --check               only check that the engine answers, has room
-                                                and holds every image (nox -s test)
+                                                and holds them (nox -s test)
     python -m tools.build --serve PORT          build the optimized image and run it on
                                                 127.0.0.1:PORT, its data on a named volume
 
@@ -18,12 +19,13 @@ from tools.project import HEALTH_PATH, ROOT
 
 
 def build_all() -> None:
-    """Every image, once, on the bases the machine has; their record and the SBOM written."""
+    """The service's images, once, on the bases the machine has; the record of the bases used
+    and the SBOM written."""
     version = engine.require_engine()
     engine.require_free_space()
     mode, bases = base_images.resolve()
     base_images.write_used(mode, bases, version)
-    for image in images.IMAGES:
+    for image in images.shipped():
         built = images.build(image, bases)
         size = layer_sizes.image_size(image.tag).unpacked
         layers = len(engine.inspect(image.tag)["RootFS"]["Layers"])
@@ -38,10 +40,10 @@ def build_all() -> None:
 
 
 def check() -> None:
-    """Raise ImageToolError unless the engine answers, has room, and holds every image."""
+    """Raise ImageToolError unless the engine answers, has room, and holds the images."""
     engine.require_engine()
     engine.require_free_space()
-    images.require_built(*images.IMAGES)
+    images.require_built(*images.shipped())
 
 
 def serve(port: int) -> None:

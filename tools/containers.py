@@ -1,5 +1,5 @@
-"""Run an image until it serves: the one harness of the image tests, the start-and-stop
-benchmark and the journey.
+"""Run an image until it serves, ask it over HTTP, stop it: the one container harness (the
+image contract, the service's feature checks and compose's tests use it; the lab wraps it).
 
 A container runs detached with its port 8000 published on an ephemeral port of 127.0.0.1; its
 health path is polled until it answers 200, within a deadline; a container that exits or never
@@ -16,12 +16,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from tools import engine
-from tools.project import HEALTH_PATH
+from tools.project import HEALTH_PATH, NAME
 
 # The port the images listen on inside the container.
 CONTAINER_PORT = 8000
 # A start slower than this, in seconds, is a failure.
 START_LIMIT_SECONDS = 60.0
+# Every container and volume a check makes carries this prefix and is removed by that check.
+PREFIX = f"{NAME}-test"
 
 
 class NotServing(engine.ImageToolError):
@@ -35,6 +37,18 @@ class NotServing(engine.ImageToolError):
         self.observed, self.exited, self.logs = observed, exited, logs
 
 
+@dataclass
+class Response:
+    """An HTTP answer: its status, its headers by lower-case name, its body as bytes."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> dict:
+        return json.loads(self.body)
+
+
 @dataclass(frozen=True)
 class Running:
     """A container started by :func:`run_detached`: its id and the host port on 127.0.0.1 that
@@ -42,6 +56,36 @@ class Running:
 
     id: str
     port: int
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        payload: dict | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        """Send ``method path`` to the published port on 127.0.0.1, ``payload`` as a JSON body
+        when given, with ``headers``; the answer within 10 s, else OSError."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        body = json.dumps(payload) if payload is not None else None
+        sent = ({"Content-Type": "application/json"} if body else {}) | (headers or {})
+        try:
+            connection.request(method, path, body=body, headers=sent)
+            answer = connection.getresponse()
+            headers = {name.lower(): value for name, value in answer.getheaders()}
+            return Response(answer.status, headers, answer.read())
+        finally:
+            connection.close()
+
+    def state(self) -> dict:
+        return state(self.id)
+
+    def logs(self) -> str:
+        return logs(self.id)
+
+
+# What the checks call a running container.
+Container = Running
 
 
 @contextlib.contextmanager
@@ -170,6 +214,61 @@ def serve(
     return container, seconds
 
 
-def remove_container(container: str) -> None:
-    """Remove it, running or not, with its anonymous volumes (engine.remove_container)."""
-    engine.remove_container(container)
+def remove_container(container: "Running | str") -> None:
+    """Remove it (a Running or an id), running or not, with its anonymous volumes."""
+    engine.remove_container(container if isinstance(container, str) else container.id)
+
+
+def try_start(
+    tag: str, *run_args: str, health_path: str = HEALTH_PATH, limit: float = START_LIMIT_SECONDS
+) -> tuple[Running | None, str]:
+    """Serve ``tag`` (a fresh ``PREFIX-...`` name) until ``health_path`` answers 200: the
+    container and '', or None and what was observed (exit code, last logs) when it stopped or
+    never answered (removed then)."""
+    try:
+        running, _ = serve(
+            tag,
+            *run_args,
+            name=f"{PREFIX}-{uuid.uuid4().hex[:12]}",
+            path=health_path,
+            limit=limit,
+            interval=0.2,
+        )
+    except NotServing as failure:
+        return None, f"{failure.observed}; logs:\n{failure.logs[-2000:]}"
+    return running, ""
+
+
+def start(tag: str, *run_args: str, limit: float = START_LIMIT_SECONDS) -> Running:
+    """:func:`try_start`, or NotServing saying what was observed."""
+    container, observed = try_start(tag, *run_args, limit=limit)
+    if container is None:
+        raise NotServing(f"{tag} did not start: {observed}", exited=True)
+    return container
+
+
+def stop(container: Running, seconds: int) -> tuple[float, int]:
+    """``docker stop --time seconds``: how long it took and the exit code."""
+    started = time.perf_counter()
+    engine.docker("stop", "--time", str(seconds), container.id)
+    return time.perf_counter() - started, container.state()["ExitCode"]
+
+
+def wait_for_health(container: Running, seconds: float = 30) -> str | None:
+    """The HEALTHCHECK's verdict once it has one (None: the image has no HEALTHCHECK)."""
+    deadline = time.monotonic() + seconds
+    status = None
+    while time.monotonic() < deadline:
+        status = (container.state().get("Health") or {}).get("Status")
+        if status in ("healthy", "unhealthy", None):
+            return status
+        time.sleep(0.5)
+    return status
+
+
+def run_python(container: Running, python: Sequence[str], code: str) -> subprocess.CompletedProcess:
+    """Run ``code`` with the image's Python (``python``: the argv that starts it, exec form: an
+    image may have no shell) in the running container, as its configured user."""
+    return subprocess.run(
+        ["docker", "exec", container.id, *python, "-c", code], capture_output=True, text=True
+    )

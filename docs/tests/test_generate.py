@@ -9,6 +9,7 @@ import pytest
 
 from docs.generate import (
     CHECKS,
+    DOCUMENTED,
     NOTES,
     DocsError,
     annotated,
@@ -18,10 +19,9 @@ from docs.generate import (
     project_test_names,
     results,
 )
-from tools.images import IMAGES
 from tools.project import ROOT
 
-DOCKERFILES = [image.dockerfile for image in IMAGES]
+DOCKERFILES = list(DOCUMENTED)
 
 
 def notes_of(dockerfile: str) -> str:

@@ -15,8 +15,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from docs.generate import instructions
-from tools.images import IMAGES
+from docs.generate import DOCUMENTED, instructions
 from tools.project import ROOT
 
 SITE = ROOT / "build" / "site"
@@ -79,7 +78,7 @@ def opened(browser: str, url: str, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize("dockerfile", [image.dockerfile for image in IMAGES])
+@pytest.mark.parametrize("dockerfile", DOCUMENTED)
 def test_each_instruction_has_its_annotation_and_the_console_stays_empty(
     dockerfile: str, site: Site, browser: str
 ) -> None:

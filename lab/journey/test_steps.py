@@ -5,10 +5,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from lab import BASELINE
 from lab.journey import measure
 from lab.journey.plan import STEPS, Step
-from tests.image.containers import remove_container, start_container
 from tools import base_images, engine, images
+from tools.containers import remove_container, start
 from tools.project import HEALTH_PATH, ROOT
 
 
@@ -27,7 +28,7 @@ def journey_bases() -> Iterator[dict[str, str]]:
 def test_journey_step_builds_and_answers_healthz(step: Step, journey_bases: dict[str, str]) -> None:
     image = measure.image(step)
     images.build(image, journey_bases, quiet=True)
-    container = start_container(image.tag)
+    container = start(image.tag)
     try:
         assert container.request("GET", HEALTH_PATH).json() == {"status": "ok"}
     finally:
@@ -35,7 +36,7 @@ def test_journey_step_builds_and_answers_healthz(step: Step, journey_bases: dict
 
 
 def test_journey_steps_send_the_whole_context_until_they_send_the_allow_list() -> None:
-    baseline = (ROOT / measure.ignore_file(images.BASELINE.dockerfile)).read_text()
+    baseline = (ROOT / measure.ignore_file(BASELINE.dockerfile)).read_text()
     allow_list = (ROOT / ".dockerignore").read_text()
     ignores = [(ROOT / measure.ignore_file(step.dockerfile)).read_text() for step in STEPS]
     assert set(ignores) == {baseline, allow_list}

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from lab import platforms
-from tests.image.containers import Container, remove_container, start_container
 from tools import engine
+from tools.containers import Running as Container
+from tools.containers import remove_container, start
 
 from .emulated import ARM64, HEALTH_TIMEOUT, STARTUP_SECONDS
 
@@ -34,12 +35,12 @@ def saved(arm64: platforms.Built, tmp_path_factory: pytest.TempPathFactory) -> d
 @pytest.fixture(scope="session")
 def container(arm64: platforms.Built) -> Iterator[Container]:
     """One emulated container, shared: each start costs seconds under qemu."""
-    running = start_container(
+    running = start(
         arm64.ref,
         "--platform",
         ARM64,
         f"--health-timeout={HEALTH_TIMEOUT}",
-        startup_seconds=STARTUP_SECONDS,
+        limit=STARTUP_SECONDS,
     )
     yield running
     remove_container(running)

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from lab import platforms
-from tests.image.containers import Container, stop, wait_for_health
 from tests.service import round_trip
 from tools import base_images, canaries, engine, images
+from tools.containers import Running as Container
+from tools.containers import stop, wait_for_health
 from tools.project import NAME
 
 from . import elf

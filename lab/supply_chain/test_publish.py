@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lab import publish
+from lab import BASELINE, publish
 from lab.registry import Api, LocalRegistry
 from lab.supply_chain import layers
 from tools import base_images, canaries, engine, images
@@ -114,9 +114,9 @@ def test_the_provenance_carries_no_credential_from_the_git_remote(registry, tmp_
 
 
 def test_the_baseline_pushed_unsigned_fails_verification(registry, key, tmp_path) -> None:
-    bases = base_images.resolve((images.BASELINE,))[1]
+    bases = base_images.resolve((BASELINE,))[1]
     pushed = publish.build_and_push(
-        images.BASELINE, bases, f"{registry.host}/{NAME}-baseline", "unsigned", tmp_path
+        BASELINE, bases, f"{registry.host}/{NAME}-baseline", "unsigned", tmp_path
     )
     with pytest.raises(ImageToolError, match=r"cosign verify failed.*no signatures found"):
         publish.verify(pushed.image, key.public)

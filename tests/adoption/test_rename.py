@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests import service
-from tests.image.containers import remove_container, start_container
 from tools import canaries, engine, project
+from tools.containers import remove_container, start
 from tools.project import NAME, ROOT
 from tools.rename import SECTION
 
@@ -24,8 +24,8 @@ NOT_YET = "*Not yet measured under the name "
 
 NEW = "acmelinks"
 NEW_IMAGES = (f"{NEW}:optimized", f"{NEW}:minimal", f"{NEW}:baseline")
-# The optional parts a cloner may delete (the lab, the documentation site), and the kernel's
-# sessions that must outlive them.
+# The rooms removed here (the lab, the documentation site; the demonstration stays), and the
+# kernel's sessions that must outlive them.
 OPTIONAL = ("lab", "docs", "mkdocs.yml")
 KERNEL_SESSIONS = {
     "lint", "unit", "build", "test", "up", "compose", "rename", "reproducible", "adoption"
@@ -41,14 +41,16 @@ def run(*command: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
 
 
-def renamed_copy(copy: Path, new: str, *, remote: str = "") -> Path:
-    """This checkout's files copied to ``copy``, the optional parts removed, a git repository
-    made (with ``remote`` as origin if given), then `nox -s rename -- NEW` run there, as a
-    cloner would."""
+def renamed_copy(
+    copy: Path, new: str, *, remote: str = "", remove: tuple[str, ...] = OPTIONAL
+) -> Path:
+    """This checkout's files copied to ``copy``, the rooms in ``remove`` removed, a git
+    repository made (with ``remote`` as origin if given), then `nox -s rename -- NEW` run there,
+    as a cloner would."""
     for name in project.files():
         (copy / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, copy / name)
-    for part in OPTIONAL:
+    for part in remove:
         if (copy / part).is_dir():
             shutil.rmtree(copy / part)
         else:
@@ -133,7 +135,7 @@ def test_renamed_image_serves_through_its_port_as_non_root_without_canaries(
 ) -> None:
     built = run("nox", "-s", "build", cwd=adopted)
     assert built.returncode == 0, (built.stdout + built.stderr)[-3000:]
-    container = start_container(f"{NEW}:optimized")
+    container = start(f"{NEW}:optimized")
     try:
         assert service.round_trip(container) == ""
         assert container.host.user().uid != 0

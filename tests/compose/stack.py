@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import testinfra
 
-from tests.image.containers import PREFIX, Container
 from tools import compose, engine
+from tools.containers import PREFIX
+from tools.containers import Running as Container
 from tools.project import ROOT
 
 # Builds are mostly cached; the first one of the dev image downloads the dev dependencies.
@@ -72,7 +72,7 @@ class Stack:
             address = self.run("port", service, "8000", check=False).stdout.strip()
             if ids and address:
                 port = int(address.rsplit(":", 1)[1])
-                return Container(ids[0], port, testinfra.get_host(f"docker://{ids[0]}"))
+                return Container(ids[0], port)
             time.sleep(0.5)
         pytest.fail(f"service {service} of {self.project} did not run within {seconds} s")
 

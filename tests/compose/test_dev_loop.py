@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests import service
-from tests.image.containers import Container
 from tools import engine
+from tools.containers import Running as Container
 from tools.project import ROOT
 
 from .stack import BUILD_SECONDS, Stack, numeric_non_root

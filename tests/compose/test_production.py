@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests import service
-from tests.image.containers import Container, wait_for_health
 from tools import compose, engine, images
+from tools.containers import Running as Container
+from tools.containers import wait_for_health
 from tools.project import ROOT
 
 from .stack import Stack, numeric_non_root

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from tests import service
+from tests.contract.profile import ImageProfile
 from tools import images
 from tools.project import ENV_PREFIX, PACKAGE, ROOT
 
@@ -19,6 +20,8 @@ REQUIRED = {
     "INVALID_SETTINGS": dict,
     "UNWRITABLE_DATA": str,
     "LOCATE_APP": str,
+    "IMAGES": dict,
+    "VENV_BUDGET_MB": int | float,
 }
 # Each function, with how many arguments the checks call it with.
 REQUIRED_FUNCTIONS = {"round_trip": 1, "write": 2, "stored": 2}
@@ -35,8 +38,8 @@ OPTIONAL = {
     "RESOURCE_ERRORS": lambda value: isinstance(value, str) and bool(value),
     "UNWRITABLE_DATABASE": lambda value: isinstance(value, str) and bool(value),
 }
-# What the seam may also name: the shapes of its optional features (contract.py), typing.
-ALSO = {"AdminToken", "DevEdit", "ProxyHeaders", "Callable", "TYPE_CHECKING"}
+# What the seam may also name: the shapes it fills (shapes.py, the contract's profile.py), typing.
+ALSO = {"AdminToken", "DevEdit", "ProxyHeaders", "ImageProfile", "Callable", "TYPE_CHECKING"}
 SOURCES = ROOT / "src" / PACKAGE
 
 
@@ -47,7 +50,7 @@ def source_text() -> str:
 @pytest.mark.parametrize(("name", "kind"), REQUIRED.items())
 def test_declares_every_required_value(name: str, kind: type) -> None:
     value = getattr(service, name, None)
-    assert isinstance(value, kind), f"service.{name}: a {kind.__name__}"
+    assert isinstance(value, kind), f"service.{name}: a {getattr(kind, '__name__', kind)}"
     assert value, f"service.{name} is empty"
 
 
@@ -56,6 +59,17 @@ def test_declares_every_required_function(name: str, arguments: int) -> None:
     function = getattr(service, name, None)
     assert callable(function), f"service.{name} is missing: the image checks call it"
     assert len(inspect.signature(function).parameters) == arguments, name
+
+
+@pytest.mark.parametrize("image", images.shipped(), ids=lambda image: image.name)
+def test_each_image_has_a_profile(image: images.Image) -> None:
+    profile = service.IMAGES.get(image.name)
+    assert isinstance(profile, ImageProfile), (
+        f"service.IMAGES[{image.name!r}]: declare {image.dockerfile}'s ImageProfile"
+    )
+    cap = profile.size_cap_mb
+    assert cap is None or cap > 0, f"service.IMAGES[{image.name!r}].size_cap_mb: MB, above 0"
+    assert profile.python, f"service.IMAGES[{image.name!r}].python: the argv of its Python"
 
 
 @pytest.mark.parametrize(("name", "kind"), OPTIONAL.items(), ids=list(OPTIONAL))

@@ -6,15 +6,22 @@ import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tests.image.contract import AdminToken, DevEdit, ProxyHeaders
+from tests.contract.profile import ImageProfile
+from tests.seam.shapes import AdminToken, DevEdit, ProxyHeaders
 from tools.project import ENV_PREFIX, HEALTH_PATH, PACKAGE
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from tests.image.containers import Container
+    from tools.containers import Running as Container
 
 __all__ = ["HEALTH_PATH"]  # re-exported: the checks read the health path here too
+
+IMAGES: dict[str, ImageProfile] = {
+    "optimized": ImageProfile(size_cap_mb=250),
+    "minimal": ImageProfile(no_shell=True, no_package_manager=True, no_pip=True, size_cap_mb=80),
+}
+VENV_BUDGET_MB = 40
 
 DATA_DIR = f"{ENV_PREFIX}DATA_DIR"
 INVALID_SETTINGS = {

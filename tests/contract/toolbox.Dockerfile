@@ -1,6 +1,6 @@
 # The image tests' toolbox, never shipped: it joins a service container's PID and network
 # namespaces and reads its files at /proc/1/root, so testinfra can check every image, the one
-# without a shell too. Ref: tests/image/toolbox.py; docs, "Running it in production".
+# without a shell too. Ref: tests/contract/toolbox.py; docs, "Running it in production".
 FROM debian:trixie-slim
 # ps (procps) and ss (iproute2): what testinfra's process and socket modules run. Unpinned: a
 # test tool. apt's lists and caches stay in cache mounts, outside the layer.

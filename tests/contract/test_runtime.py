@@ -8,65 +8,55 @@ form; the configuration (`docker inspect`), the stop and the service over HTTP f
 
 import json
 import re
+from collections.abc import Callable
 
-import pytest
 import testinfra
 
 from tests import service
 from tools import engine, images
+from tools.containers import Running, remove_container, run_python, start, stop, wait_for_health
 from tools.project import PACKAGE, ROOT
 
-from .containers import (
-    Container,
-    python_in,
-    python_output,
-    remove_container,
-    start_container,
-    stop,
-    wait_for_health,
-)
-from .contract import HOLDS, HOLDS_TOO, Expected, fails, per_image, verdict
+from .profile import Expected, Subject, verdict
 from .toolbox import CONTAINER_ROOT, service_processes
 
 # Short, so the baseline's SIGKILL comes quickly; the optimized image stops well within it.
 STOP_TIMEOUT = 3
 
 
-def locate_app(image: images.Image, container: Container) -> dict[str, str]:
-    return json.loads(python_output(image, container, service.LOCATE_APP))
+def locate_app(python: Callable[[str], str]) -> dict[str, str]:
+    return json.loads(python(service.LOCATE_APP))
 
 
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=HOLDS_TOO)
 def test_serves_health_and_round_trips_through_the_published_port(
-    container: Container, expected: Expected
+    container: Running, expected: Expected
 ) -> None:
     problem = service.round_trip(container)
     verdict(expected, not problem, problem or "round trip through the published port worked")
 
 
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=HOLDS_TOO)
 def test_image_runs_the_code_of_this_checkout(
-    image: images.Image,
-    container: Container,
-    expected: Expected,
-    host: testinfra.host.Host,
+    python: Callable[[str], str], expected: Expected, host: testinfra.host.Host
 ) -> None:
-    code = locate_app(image, container)["code"]
-    sources = sorted((ROOT / "src" / PACKAGE).glob("*.py"))
+    # The whole package tree: sub-packages and data files too, not only its top-level modules.
+    package = ROOT / "src" / PACKAGE
+    sources = {
+        path.relative_to(package).as_posix(): path.read_bytes()
+        for path in sorted(package.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    code = locate_app(python)["code"]
     # Resolved by the image's Python: under /proc/1/root a link would resolve in the toolbox.
-    resolved = python_output(image, container, f"import os; print(os.path.realpath({code!r}))")
-    folder = host.file(f"{CONTAINER_ROOT}{resolved.strip()}")
-    inside = set(folder.listdir()) if folder.is_directory else set()
+    resolved = python(f"import os; print(os.path.realpath({code!r}))").strip()
     stale = [
-        path.name
-        for path in sources
-        if path.name not in inside
-        or host.file(f"{folder.path}/{path.name}").content != path.read_bytes()
+        name
+        for name, content in sources.items()
+        if not (found := host.file(f"{CONTAINER_ROOT}{resolved}/{name}")).is_file
+        or found.content != content
     ]
     verdict(expected, bool(sources) and not stale, f"differs from the checkout: {stale}")
 
 
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"uids of its processes: \[0\]"))
 def test_runs_as_a_non_root_numeric_uid(
     image: images.Image, host: testinfra.host.Host, expected: Expected
 ) -> None:
@@ -77,7 +67,6 @@ def test_runs_as_a_non_root_numeric_uid(
     verdict(expected, holds, f"Config.User={configured!r}, uids of its processes: {uids}")
 
 
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=HOLDS_TOO)
 def test_listens_on_its_exposed_port_and_no_other(
     image: images.Image, host: testinfra.host.Host, expected: Expected
 ) -> None:
@@ -88,25 +77,21 @@ def test_listens_on_its_exposed_port_and_no_other(
     verdict(expected, holds and listening == wanted, f"exposed {exposed}, listening {listening}")
 
 
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"writable: code True"))
 def test_app_user_cannot_write_its_code_or_venv_but_can_write_data(
-    image: images.Image, container: Container, expected: Expected
+    image: Subject, container: Running, python: Callable[[str], str], expected: Expected
 ) -> None:
-    places = locate_app(image, container)
+    places = locate_app(python)
 
     def writable(folder: str) -> bool:
         probe = f"open({folder + '/.write-probe'!r}, 'a').close()"
-        return python_in(image, container, probe).returncode == 0
+        return run_python(container, image.profile.python, probe).returncode == 0
 
     code, venv, data = writable(places["code"]), writable(places["venv"]), writable(places["data"])
     holds = not code and not venv and data
     verdict(expected, holds, f"writable: code {code}, venv {venv}, data {data}; {places}")
 
 
-@per_image(
-    optimized=HOLDS, minimal=HOLDS, baseline=fails(r"health status: None \(no HEALTHCHECK\)")
-)
-def test_healthcheck_reports_healthy(container: Container, expected: Expected) -> None:
+def test_healthcheck_reports_healthy(container: Running, expected: Expected) -> None:
     status = wait_for_health(container)
     note = " (no HEALTHCHECK)" if status is None else ""
     verdict(expected, status == "healthy", f"health status: {status}{note}")
@@ -114,7 +99,7 @@ def test_healthcheck_reports_healthy(container: Container, expected: Expected) -
 
 def stopped_logs(image: images.Image) -> tuple[float, int, str]:
     """Start ``image``, `docker stop` it: the seconds it took, its exit code, its logs."""
-    container = start_container(image.tag)
+    container = start(image.tag)
     try:
         seconds, exit_code = stop(container, STOP_TIMEOUT)
         return seconds, exit_code, container.logs()
@@ -122,9 +107,6 @@ def stopped_logs(image: images.Image) -> tuple[float, int, str]:
         remove_container(container)
 
 
-@per_image(
-    optimized=HOLDS, minimal=HOLDS, baseline=fails(rf"exit code 137 after {STOP_TIMEOUT}\.\d s")
-)
 def test_docker_stop_is_graceful_within_2_seconds(image: images.Image, expected: Expected) -> None:
     seconds, exit_code, _ = stopped_logs(image)
     verdict(
@@ -134,18 +116,6 @@ def test_docker_stop_is_graceful_within_2_seconds(image: images.Image, expected:
     )
 
 
-@pytest.mark.feature("CLOSED_ON_STOP")
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"logged on stop: False"))
-def test_docker_stop_lets_the_service_close_its_storage(
-    image: images.Image, expected: Expected
-) -> None:
-    _, exit_code, logs = stopped_logs(image)
-    closed = service.CLOSED_ON_STOP in logs
-    observed = f"{service.CLOSED_ON_STOP!r} logged on stop: {closed} (exit code {exit_code})"
-    verdict(expected, closed, observed)
-
-
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"OCI labels \{\}"))
 def test_labels_carry_the_build_metadata(image: images.Image, expected: Expected) -> None:
     labels = {
         name: value
@@ -158,18 +128,3 @@ def test_labels_carry_the_build_metadata(image: images.Image, expected: Expected
         for label, arg in [("version", "VERSION"), ("revision", "REVISION"), ("created", "CREATED")]
     )
     verdict(expected, holds, f"OCI labels {labels}")
-
-
-@pytest.mark.feature("BUILD_INFO")
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"reported \{.*'revision': 'unknown'"))
-def test_the_service_reports_the_build_metadata_the_image_passes_it(
-    container: Container, expected: Expected
-) -> None:
-    metadata = images.build_metadata()
-    reported = service.BUILD_INFO(container)
-    wanted = {
-        "version": metadata["VERSION"],
-        "revision": metadata["REVISION"],
-        "build_date": metadata["CREATED"],
-    }
-    verdict(expected, reported == wanted, f"reported {reported}, built from {wanted}")

@@ -1,4 +1,4 @@
-"""Beyond non-root and small: the properties of a hardened image, each failed by the baseline."""
+"""Beyond non-root and small: the properties of a hardened image."""
 
 import json
 import os
@@ -8,28 +8,18 @@ import shutil
 import subprocess
 import threading
 import time
-import uuid
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 import testinfra
 
 from tests import service
 from tools import engine, images
+from tools.containers import Running, remove_container, start, stop, try_start, wait_for_health
 from tools.project import NAME, ROOT
 
 from . import toolbox
-from .containers import (
-    PREFIX,
-    Container,
-    python_output,
-    remove_container,
-    start_container,
-    stop,
-    try_start,
-    wait_for_health,
-)
-from .contract import HOLDS, HOLDS_TOO, Expected, fails, per_image, verdict
+from .profile import Expected, verdict
 from .test_runtime import STOP_TIMEOUT
 from .toolbox import find, image_files
 
@@ -65,11 +55,6 @@ def healthy_and_round_trips(tag: str, *run_args: str) -> tuple[bool, str]:
         remove_container(container)
 
 
-@per_image(
-    optimized=HOLDS,
-    minimal=HOLDS,
-    baseline=fails(r"(?i)exited with code 1;.*read-only file system"),
-)
 def test_runs_read_only_without_capabilities_or_new_privileges(
     image: images.Image, expected: Expected, volume: str
 ) -> None:
@@ -79,11 +64,6 @@ def test_runs_read_only_without_capabilities_or_new_privileges(
     verdict(expected, holds, observed)
 
 
-@per_image(
-    optimized=HOLDS,
-    minimal=HOLDS,
-    baseline=fails(r"exited with code \d+;.*(not write-able|Permission)"),
-)
 def test_runs_as_an_arbitrary_uid_in_group_0_and_writes_data(
     image: images.Image, expected: Expected, volume: str
 ) -> None:
@@ -93,7 +73,6 @@ def test_runs_as_an_arbitrary_uid_in_group_0_and_writes_data(
     verdict(expected, holds, observed)
 
 
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"setuid/setgid: \[.*bin/su"))
 def test_has_no_setuid_or_setgid_files(
     image: images.Image, expected: Expected, host: testinfra.host.Host
 ) -> None:
@@ -112,11 +91,8 @@ def world_writable(root: str = toolbox.CONTAINER_ROOT) -> str:
     )
 
 
-# The baseline's files come from apt, `COPY` and one-threaded poetry with the usual 022 umask:
-# its faults are root and writable code, not modes (poetry's default parallel install once left a
-# 666 file: see Dockerfile.baseline). No contrast here; the optimized image was the one that
-# failed (uv's .venv/.lock, mode 666, until its Dockerfile removed the bit).
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=HOLDS_TOO)
+# uv's .venv/.lock is mode 666 until the Dockerfile removes the bit. The check's negative control
+# is in demonstration/test_controls.py.
 def test_has_no_world_writable_file_outside_tmp_and_data(
     image: images.Image, expected: Expected, host: testinfra.host.Host
 ) -> None:
@@ -124,41 +100,11 @@ def test_has_no_world_writable_file_outside_tmp_and_data(
     verdict(expected, not writable, f"world-writable: {writable[:10]}")
 
 
-def test_world_writable_flags_a_mode_666_file_and_nothing_writable_by_design(
-    tmp_path: Path,
-) -> None:
-    """The check's own negative control, since the baseline gives none: the same `find`, run
-    here (testinfra's local backend) on a planted tree, flags the optimized image's former
-    `.venv/.lock` and a 777 folder; not /tmp, /data, sticky folders, links or a 644 file."""
-    planted = {
-        "app/.venv/.lock": 0o666,
-        "app/shared/": 0o777,
-        "app/.venv/pyvenv.cfg": 0o644,
-        "tmp/scratch": 0o666,
-        "data/": 0o777,
-        "data/shortlink.sqlite3": 0o666,
-        "var/tmp/": 0o1777,
-    }
-    for name, mode in planted.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.mkdir() if name.endswith("/") else path.touch()
-        path.chmod(mode)
-    (tmp_path / "usr/bin").mkdir(parents=True)
-    (tmp_path / "usr/bin/python3").symlink_to("python3.13")
-    local = testinfra.get_host("local://")
-    found = find(local, world_writable(str(tmp_path)), root=str(tmp_path))
-    assert found == ["app/.venv/.lock", "app/shared"]
-
-
-@per_image(
-    optimized=HOLDS, minimal=HOLDS, baseline=fails(rf"exit code 137 after {STOP_TIMEOUT}\.\d s")
-)
 def test_sigterm_during_writes_exits_0_within_2_seconds_and_keeps_every_201(
     image: images.Image, expected: Expected, volume: str, figures: list[str]
 ) -> None:
     run_args = ("--env", f"{service.DATA_DIR}=/data", "--volume", f"{volume}:/data")
-    container = start_container(image.tag, *run_args)
+    container = start(image.tag, *run_args)
     confirmed: list[str] = []
     stopping = threading.Event()
 
@@ -183,7 +129,7 @@ def test_sigterm_during_writes_exits_0_within_2_seconds_and_keeps_every_201(
         stopping.set()
         writer.join()
         remove_container(container)
-    restarted = start_container(image.tag, *run_args)
+    restarted = start(image.tag, *run_args)
     try:
         lost = [key for key in confirmed if not service.stored(restarted, key)]
     finally:
@@ -198,9 +144,6 @@ def test_sigterm_during_writes_exits_0_within_2_seconds_and_keeps_every_201(
     verdict(expected, seconds < 2 and exit_code == 0, observed)
 
 
-@per_image(
-    optimized=HOLDS, minimal=HOLDS, baseline=fails(r"caches \['(root/\.cache|var/lib/apt/lists)/")
-)
 def test_has_no_package_caches(
     image: images.Image, expected: Expected, host: testinfra.host.Host
 ) -> None:
@@ -208,7 +151,6 @@ def test_has_no_package_caches(
     verdict(expected, not caches, f"caches {caches[:5]}")
 
 
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"tools \[.*bin/poetry"))
 def test_has_no_build_tools(
     image: images.Image, expected: Expected, host: testinfra.host.Host
 ) -> None:
@@ -216,8 +158,7 @@ def test_has_no_build_tools(
     verdict(expected, not tools, f"tools {tools[:5]}")
 
 
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"written: \[.*__pycache__"))
-def test_writes_no_bytecode_at_run_time(container: Container, expected: Expected) -> None:
+def test_writes_no_bytecode_at_run_time(container: Running, expected: Expected) -> None:
     assert not service.round_trip(container), "the service must have served to be measured"
     changed = engine.docker("diff", container.id).splitlines()
     written = [line for line in changed if "__pycache__" in line or line.endswith(".pyc")]
@@ -241,59 +182,17 @@ def dive_verdict(tag: str) -> tuple[bool, str]:
     return verdict_of_dive.returncode == 0, f"efficiency {efficiency:.4f} (lowest allowed 0.99)"
 
 
-# The baseline holds it too: its separate `apt-get update` and `apt-get install` layers rewrite
-# nothing on a base with the official images' apt configuration (no binary cache kept). It
-# failed only on stand-ins that lacked it, so the check's own negative control is below.
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=HOLDS_TOO)
+# Its negative control: an image that writes one file twice (demonstration/test_controls.py).
 def test_layers_waste_nothing(image: images.Image, expected: Expected) -> None:
     verdict(expected, *dive_verdict(image.tag))
 
 
-# A layer that rewrites the 8 MB file the layer below it wrote: 8 MB that every pull moves twice.
-WRITES_A_FILE_TWICE = """FROM {base}
-USER 0
-RUN head -c 8000000 /dev/urandom > /var/tmp/written-twice
-RUN head -c 8000000 /dev/urandom > /var/tmp/written-twice
-"""
+METADATA_PARTS = ("oci-labels", "healthcheck", "exposed-port", "stop-signal")
 
 
-def test_layers_waste_nothing_fails_an_image_that_writes_a_file_twice() -> None:
-    """The negative control of `test_layers_waste_nothing`: the same dive verdict, on the
-    optimized image plus two layers writing one file, fails."""
-    tag = f"{PREFIX}-written-twice:{uuid.uuid4().hex[:12]}"
-    built = subprocess.run(
-        ["docker", "buildx", "build", "--load", "--quiet", "--tag", tag, "-"],
-        input=WRITES_A_FILE_TWICE.format(base=images.OPTIMIZED.tag),
-        capture_output=True,
-        text=True,
-    )
-    try:
-        assert built.returncode == 0, built.stderr[-1500:]
-        passes, seen = dive_verdict(tag)
-        assert not passes, f"dive let a file written twice through: {seen}"
-    finally:
-        engine.docker("image", "rm", "--force", tag, check=False)
-
-
-# One outcome per image, in the order of images.IMAGES: optimized, minimal, baseline.
-METADATA_PARTS = {
-    "oci-labels": (HOLDS, HOLDS, fails(r"missing labels \['title'")),
-    "healthcheck": (HOLDS, HOLDS, fails(r"healthcheck None")),
-    "exposed-port": (HOLDS, HOLDS, HOLDS_TOO),
-    "stop-signal": (HOLDS, HOLDS, HOLDS_TOO),
-}
-
-
-@pytest.mark.parametrize(
-    ("part", "image", "expected"),
-    [
-        pytest.param(part, image, outcome, id=f"{part}-{outcome.id(image.name)}")
-        for part, outcomes in METADATA_PARTS.items()
-        for image, outcome in zip(images.IMAGES, outcomes, strict=True)
-    ],
-)
+@pytest.mark.parametrize("part", METADATA_PARTS)
 def test_carries_the_metadata_registries_and_scanners_expect(
-    part: str, image: images.Image, expected: Expected
+    image: images.Image, part: str, expected: Expected
 ) -> None:
     config = engine.inspect(image.tag)["Config"]
     labels = config.get("Labels") or {}
@@ -310,9 +209,8 @@ def test_carries_the_metadata_registries_and_scanners_expect(
     verdict(expected, bool(holds), f"{name} {observed}")
 
 
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"image only \[.*'pytest'"))
 def test_image_holds_exactly_the_packages_of_the_sbom(
-    image: images.Image, expected: Expected, container: Container
+    expected: Expected, python: Callable[[str], str]
 ) -> None:
     sbom = json.loads(images.SBOM.read_text())
     listed = {normalize(c["name"]) for c in sbom["components"]}
@@ -323,7 +221,7 @@ def test_image_holds_exactly_the_packages_of_the_sbom(
         "import importlib.metadata as m, json; "
         "print(json.dumps([d.metadata['Name'] for d in m.distributions()]))"
     )
-    installed = json.loads(python_output(image, container, listing))
+    installed = json.loads(python(listing))
     installed = {normalize(name) for name in installed} - {normalize(NAME)}
     verdict(
         expected,
@@ -347,42 +245,6 @@ def locked_packages(selection: str) -> set[str]:
     return {normalize(line.split("==")[0]) for line in exported.splitlines() if "==" in line}
 
 
-@pytest.fixture
-def unreadable_token(tmp_path: Path) -> Path:
-    token = tmp_path / "admin_token"
-    token.write_text("not-readable-by-the-app\n")
-    token.chmod(0)
-    return token
-
-
-@pytest.mark.feature("ADMIN_TOKEN")
-@per_image(
-    optimized=HOLDS, minimal=HOLDS, baseline=fails(r"started, and the unreadable token was read")
-)
-def test_an_unreadable_admin_token_file_fails_fast_with_one_line(
-    image: images.Image, expected: Expected, unreadable_token: Path
-) -> None:
-    token = service.ADMIN_TOKEN
-    mount = f"type=bind,src={unreadable_token},dst={token.path},readonly"
-    container, observed = try_start(image.tag, "--mount", mount)
-    if container is not None:
-        try:
-            read = token.accepted(container, "not-readable-by-the-app")
-        finally:
-            remove_container(container)
-        evidence = "started, and the unreadable token was read" if read else "started"
-        verdict(expected, False, f"{evidence} (the file is mode 000: only root reads it)")
-        return
-    holds = "exited with code 1" in observed and token.unreadable in observed
-    errors = [line for line in observed.splitlines() if " ERROR " in line]
-    verdict(expected, holds and len(errors) == 1 and "Traceback" not in observed, observed)
-
-
-@per_image(
-    optimized=HOLDS,
-    minimal=HOLDS,
-    baseline=fails(r"started, and stored a write in the 0755 root folder"),
-)
 def test_an_unwritable_data_folder_fails_fast_with_one_line(
     image: images.Image, expected: Expected
 ) -> None:
@@ -406,9 +268,6 @@ def test_an_unwritable_data_folder_fails_fast_with_one_line(
     verdict(expected, holds and len(errors) == 1 and "Traceback" not in observed, observed)
 
 
-# The same application runs in both images, so both refuse a bad setting: the image adds
-# nothing here to get wrong.
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=HOLDS_TOO)
 @pytest.mark.parametrize("setting", service.INVALID_SETTINGS.values(), ids=service.INVALID_SETTINGS)
 def test_an_invalid_setting_fails_fast_with_one_line(
     image: images.Image, expected: Expected, setting: str
@@ -424,14 +283,3 @@ def test_an_invalid_setting_fails_fast_with_one_line(
         and "Traceback" not in observed
     )
     verdict(expected, holds, observed)
-
-
-@pytest.mark.feature("ADMIN_TOKEN")
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=HOLDS_TOO)
-def test_without_an_admin_token_file_its_feature_is_off_and_the_service_runs(
-    container: Container, expected: Expected
-) -> None:
-    token = service.ADMIN_TOKEN
-    off = token.off(container)
-    said_once = container.logs().count(token.disabled) == 1
-    verdict(expected, off and said_once, f"off {off}, {token.disabled!r} said once {said_once}")

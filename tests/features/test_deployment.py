@@ -1,10 +1,7 @@
 """Where users deploy the image: the situations in which services in containers are reported to
-break (issue 20; docs, "Running it in production"), each reproduced on the images.
+break (issue 20; docs, "Running it in production"), each reproduced on the service's images.
 
-Each runs on every image. The baseline runs the same application, so most hold there too; it
-fails where its image differs (no HEALTHCHECK, a host fixed in its CMD, root). Each proves an
-optional feature the seam declares (tests/service.py): a service without it reports the check
-as not applicable.
+Each proves an optional feature the seam declares (tests/service.py).
 """
 
 import json
@@ -15,18 +12,17 @@ from pathlib import Path
 import pytest
 
 from tests import service
+from tests.contract.profile import Expected, Subject, fails, verdict
 from tools import engine, images
-from tools.project import ENV_PREFIX
-
-from .containers import (
-    python_in,
+from tools.containers import (
     remove_container,
-    start_container,
+    run_python,
+    start,
     stop,
     try_start,
     wait_for_health,
 )
-from .contract import HOLDS, Expected, fails, per_image, verdict
+from tools.project import ENV_PREFIX
 
 # What Kubernetes injects into every pod of a namespace holding a Service named like the
 # package (here with a named port, http); `docker run --link peer:NAME` injects the same kind.
@@ -53,7 +49,6 @@ def with_env(settings: dict[str, str]) -> list[str]:
 
 
 @pytest.mark.feature("SERVICE_LINKS")
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"health None"))
 def test_an_injected_service_link_is_ignored_and_said_in_one_line(
     image: images.Image, expected: Expected
 ) -> None:
@@ -76,7 +71,6 @@ def test_an_injected_service_link_is_ignored_and_said_in_one_line(
 
 
 @pytest.mark.feature("JSON_LOGS")
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=HOLDS)
 @pytest.mark.parametrize("setting", service.INVALID_SETTINGS.values(), ids=service.INVALID_SETTINGS)
 def test_an_invalid_setting_is_reported_in_the_configured_log_format(
     image: images.Image, expected: Expected, setting: str
@@ -105,7 +99,6 @@ def test_an_invalid_setting_is_reported_in_the_configured_log_format(
 
 
 @pytest.mark.feature("PROXY")
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=HOLDS)
 def test_links_follow_a_trusted_proxy_and_only_a_trusted_one(
     image: images.Image, expected: Expected
 ) -> None:
@@ -125,7 +118,7 @@ def test_links_follow_a_trusted_proxy_and_only_a_trusted_one(
         run_args = with_env({proxy.trusted: trusted}) + with_env(
             dict(setting.split("=", 1) for setting in proxy.settings)
         )
-        container = start_container(image.tag, *run_args)
+        container = start(image.tag, *run_args)
         try:
             links[case] = proxy.link(container, headers)
         finally:
@@ -136,14 +129,13 @@ def test_links_follow_a_trusted_proxy_and_only_a_trusted_one(
 
 
 @pytest.mark.feature("DUAL_STACK_HOST")
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"health None; IPv6 .*refused"))
 def test_one_host_value_serves_ipv4_and_ipv6_on_one_port(
-    image: images.Image, expected: Expected
+    image: Subject, expected: Expected
 ) -> None:
     """IPv4 through the published port (the engine forwards to the container's IPv4 address)
     and the HEALTHCHECK; IPv6 on the container's ::1, asked by its own Python."""
     host = f"{ENV_PREFIX}HOST={service.DUAL_STACK_HOST}"
-    container, observed = try_start(image.tag, "--env", host, startup_seconds=20)
+    container, observed = try_start(image.tag, "--env", host, limit=20)
     if container is None:
         verdict(expected, False, f"IPv4 got no answer: {observed[-600:]}")
         return
@@ -153,7 +145,7 @@ def test_one_host_value_serves_ipv4_and_ipv6_on_one_port(
             "import http.client as h; c = h.HTTPConnection('::1', 8000, timeout=5); "
             f"c.request('GET', {service.HEALTH_PATH!r}); print(c.getresponse().status)"
         )
-        answer = python_in(image, container, ask)
+        answer = run_python(container, image.profile.python, ask)
     finally:
         remove_container(container)
     ipv6 = answer.stdout.strip() or answer.stderr.strip().splitlines()[-1:]
@@ -161,11 +153,10 @@ def test_one_host_value_serves_ipv4_and_ipv6_on_one_port(
 
 
 @pytest.mark.feature("RESOURCE_ERRORS")
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=HOLDS)
 def test_running_out_of_file_descriptors_logs_a_few_lines_and_recovers(
     image: images.Image, expected: Expected
 ) -> None:
-    container = start_container(image.tag, "--ulimit", f"nofile={NOFILE}:{NOFILE}")
+    container = start(image.tag, "--ulimit", f"nofile={NOFILE}:{NOFILE}")
     try:
         held = []
         for _ in range(IDLE_CONNECTIONS):
@@ -194,32 +185,26 @@ def test_running_out_of_file_descriptors_logs_a_few_lines_and_recovers(
     )
 
 
-@pytest.mark.feature("UNWRITABLE_DATABASE")
-@per_image(
-    optimized=HOLDS, minimal=HOLDS, baseline=fails(r"started \(health 200\); a write stored: True")
-)
-def test_a_database_left_by_another_uid_fails_fast_with_one_line(
-    image: images.Image, expected: Expected, volume: str
-) -> None:
+def database_left_by_root(tag: str, volume: str, *run_args: str) -> tuple[bool, str]:
     """The volume of an older image that ran as root: the folder is still the app's, the
-    files in it are root's (0644). Before: it started, reported healthy, and answered every
-    write 503 "retry later", forever."""
+    files in it are root's (0644); then ``tag`` started on it with ``run_args``: whether it
+    stopped with one clear line (before: it started, reported healthy, and answered every write
+    503 "retry later", forever), and what was observed."""
     data = ("--env", f"{service.DATA_DIR}=/data", "--volume", f"{volume}:/data")
-    as_root = start_container(image.tag, "--user", "0", *data)
+    as_root = start(tag, "--user", "0", *data)
     try:
         assert service.write(as_root, 1), "the root-run service should have stored a write"
         stop(as_root, 5)
     finally:
         remove_container(as_root)
-    container, observed = try_start(image.tag, *data)
+    container, observed = try_start(tag, *data, *run_args)
     if container is not None:
         try:
             wrote = service.write(container, 2) is not None
             answer = container.request("GET", service.HEALTH_PATH).status
         finally:
             remove_container(container)
-        verdict(expected, False, f"started (health {answer}); a write stored: {wrote}")
-        return
+        return False, f"started (health {answer}); a write stored: {wrote}"
     errors = [line for line in observed.splitlines() if " ERROR " in line]
     holds = (
         "exited with code 1" in observed
@@ -227,7 +212,23 @@ def test_a_database_left_by_another_uid_fails_fast_with_one_line(
         and len(errors) == 1
         and "Traceback" not in observed
     )
-    verdict(expected, holds, observed)
+    return holds, observed
+
+
+@pytest.mark.feature("UNWRITABLE_DATABASE")
+def test_a_database_left_by_another_uid_fails_fast_with_one_line(
+    image: images.Image, expected: Expected, volume: str
+) -> None:
+    verdict(expected, *database_left_by_root(image.tag, volume))
+
+
+@pytest.mark.feature("UNWRITABLE_DATABASE")
+def test_a_database_left_by_another_uid_is_written_by_root_the_negative_control(
+    volume: str,
+) -> None:
+    """Run as root, the setting the image's USER protects from, it starts and writes."""
+    holds, observed = database_left_by_root(images.OPTIMIZED.tag, volume, "--user", "0")
+    verdict(fails(r"started \(health 200\); a write stored: True"), holds, observed)
 
 
 @pytest.fixture
@@ -240,13 +241,12 @@ def token_as_saved_on_windows(tmp_path: Path) -> Path:
 
 
 @pytest.mark.feature("ADMIN_TOKEN")
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=HOLDS)
 def test_an_admin_token_file_with_a_bom_and_whitespace_is_the_token(
     image: images.Image, expected: Expected, token_as_saved_on_windows: Path
 ) -> None:
     token = service.ADMIN_TOKEN
     mount = f"type=bind,src={token_as_saved_on_windows},dst={token.path},readonly"
-    container = start_container(image.tag, "--mount", mount)
+    container = start(image.tag, "--mount", mount)
     try:
         accepted = token.accepted(container, "saved-with-a-bom")
     finally:

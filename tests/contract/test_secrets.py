@@ -1,5 +1,4 @@
-"""No secret reaches the optimized or the minimal image; the baseline leaks every one (the
-negative control).
+"""No secret reaches the image.
 
 Every image is built, without cache, from a temporary copy of the build context into which
 canary secrets are planted: an .env file, a token in the git remote URL, and a build secret
@@ -14,19 +13,19 @@ import pytest
 from tools import canaries, engine, images
 from tools.project import NAME
 
-from .contract import HOLDS, Expected, fails, per_image, verdict
+from .profile import Expected, Subject, verdict
 
 CANARY_REMOTE = "https://git.example.invalid/org/repo.git"
 
 
 @pytest.fixture(scope="session")
 def canary_images(
-    tmp_path_factory: pytest.TempPathFactory, bases: dict[str, str]
+    tmp_path_factory: pytest.TempPathFactory, bases: dict[str, str], subjects: list[Subject]
 ) -> Iterator[dict[str, str]]:
     """Image name -> tag of its canary build; two built at a time, removed at the end."""
     workdir = tmp_path_factory.mktemp("canary")
     netrc = canaries.plant(workdir / "context")
-    tags = {image.name: f"{NAME}-canary:{image.name}" for image in images.IMAGES}
+    tags = {image.name: f"{NAME}-canary:{image.name}" for image in subjects}
 
     def build(image: images.Image) -> None:
         images.build(
@@ -42,7 +41,7 @@ def canary_images(
     try:
         # Two at a time: more only queue for the same cores.
         with ThreadPoolExecutor(max_workers=2) as pool:
-            list(pool.map(build, images.IMAGES))
+            list(pool.map(build, subjects))
         yield tags
     finally:
         for tag in tags.values():
@@ -58,16 +57,14 @@ def leaks(
     return {name: canaries.find(tag, workdir) for name, tag in canary_images.items()}
 
 
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"found in: \['"))
 @pytest.mark.parametrize("canary", canaries.CANARIES)
 def test_canary_secret_appears_nowhere_in_the_image(
-    leaks: dict, image: images.Image, expected: Expected, canary: str
+    leaks: dict, image: Subject, canary: str, expected: Expected
 ) -> None:
     where = leaks[image.name][canary]
     verdict(expected, not where, f"{canary} canary found in: {where[:10]}")
 
 
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"source label None"))
 def test_source_label_names_the_remote_without_its_credentials(
     canary_images: dict[str, str], image: images.Image, expected: Expected
 ) -> None:

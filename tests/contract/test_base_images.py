@@ -16,7 +16,7 @@ import subprocess
 import pytest
 
 from tools import engine
-from tools.images import IMAGES
+from tools.images import OPTIMIZED
 
 SOURCE = "docker-library/python@4f070595 3.14/slim-trixie/Dockerfile"
 # What one `python3` run inside the base image reports about itself.
@@ -93,7 +93,7 @@ def facts(bases: dict[str, str]) -> dict[str, dict]:
 
 def test_the_images_use_a_slim_python_base_these_checks_see(bases: dict[str, str]) -> None:
     """The optimized image's runtime base is one of the checked tags."""
-    runtime = {image.runtime_base() for image in IMAGES if image.name == "optimized"}
+    runtime = {OPTIMIZED.runtime_base()}
     assert runtime <= set(_official_slim_pythons(bases)), runtime
 
 

@@ -9,8 +9,8 @@ the builder's cache, this project's or anyone's, is pruned.
 import tarfile
 from pathlib import Path
 
+from tests.contract.profile import Expected, verdict
 from tests.fingerprints import fingerprint as tar_fingerprint
-from tests.image.contract import HOLDS, Expected, fails, per_image, verdict
 from tools import base_images, images
 
 
@@ -19,7 +19,6 @@ def fingerprint(archive: Path) -> dict[str, tuple]:
         return tar_fingerprint(tar)
 
 
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"differ in [1-9]\d* of"))
 def test_two_builds_without_cache_give_the_same_filesystem(
     image: images.Image, expected: Expected, tmp_path: Path
 ) -> None:

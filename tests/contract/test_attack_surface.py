@@ -2,17 +2,18 @@
 runtime without them must still have: every standard-library module the service imports, and
 the interpreter its venv points to.
 
-The minimal image holds each; the optimized image, on a slim Debian base, is a negative control
-of the first three as the baseline is. Files are read with testinfra, from a toolbox beside the
-running container (toolbox.py: the container's files at /proc/1/root); imports are tried by the
-image's own Python, run by `docker exec` in exec form, since there may be no shell.
+The first three apply to an image whose profile declares them (tests/service.py: the minimal
+image does; the optimized one, on a slim Debian base, does not). Files are read with testinfra,
+from a toolbox beside the running container (toolbox.py: the container's files at /proc/1/root);
+imports are tried by the image's own Python, run by `docker exec` in exec form, since there may
+be no shell.
 """
 
 import json
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
 
 import pytest
@@ -20,10 +21,10 @@ import testinfra
 
 from tests import service
 from tools import images
+from tools.containers import remove_container, run_python, start
 from tools.project import PACKAGE
 
-from .containers import Container, python_output, remove_container, start_container
-from .contract import HOLDS, HOLDS_TOO, Expected, fails, per_image, verdict
+from .profile import Expected, verdict
 from .toolbox import CONTAINER_ROOT, image_files
 
 SHELLS = re.compile(r"(^|/)bin/(sh|bash|dash|ash|zsh|ksh|mksh|csh|tcsh|fish|busybox)$")
@@ -38,21 +39,13 @@ def listed(host: testinfra.host.Host, image: images.Image, pattern: re.Pattern) 
     return [path for path in image_files(host, image, "! -type d") if pattern.search(path)]
 
 
-@per_image(
-    optimized=fails(r"shells \[.*bin/(ba|da)?sh'"),
-    minimal=HOLDS,
-    baseline=fails(r"shells \[.*bin/(ba|da)?sh'"),
-)
+@pytest.mark.declared("no_shell")
 def test_has_no_shell(image: images.Image, expected: Expected, host: testinfra.host.Host) -> None:
     found = listed(host, image, SHELLS)
     verdict(expected, not found, f"shells {found}")
 
 
-@per_image(
-    optimized=fails(r"package managers \[.*bin/(dpkg|apt)"),
-    minimal=HOLDS,
-    baseline=fails(r"package managers \[.*bin/(dpkg|apt)"),
-)
+@pytest.mark.declared("no_package_manager")
 def test_has_no_package_manager(
     image: images.Image, expected: Expected, host: testinfra.host.Host
 ) -> None:
@@ -60,11 +53,7 @@ def test_has_no_package_manager(
     verdict(expected, not found, f"package managers {found}")
 
 
-@per_image(
-    optimized=fails(r"pip \[.*pip"),
-    minimal=HOLDS,
-    baseline=fails(r"pip \[.*pip"),
-)
+@pytest.mark.declared("no_pip")
 def test_has_no_pip_anywhere(
     image: images.Image, expected: Expected, host: testinfra.host.Host
 ) -> None:
@@ -103,17 +92,20 @@ def stdlib_the_service_imports(
     image = images.OPTIMIZED
     env = {"PYTHONPATH": "/recorder", "MODULES_FILE": "/tmp/modules.json"}
     options = [f"--volume={folder}:/recorder:ro", *(f"--env={k}={v}" for k, v in env.items())]
-    running = start_container(image.tag, *options)
+    running = start(image.tag, *options)
+
+    def python(code: str) -> str:
+        done = run_python(running, service.IMAGES[image.name].python, code)
+        assert done.returncode == 0, f"{image.tag}'s Python failed: {done.stderr[-2000:]}"
+        return done.stdout
+
     try:
         assert not service.round_trip(running), "the service did not round-trip in the image"
         time.sleep(0.5)
-        read = "print(open('/tmp/modules.json').read())"
-        loaded = json.loads(python_output(image, running, read))
-        health = json.loads(
-            python_output(image, running, f"import {PACKAGE}.healthcheck; {LOADED}")
-        )
-        stdlib = set(json.loads(python_output(image, running, STDLIB_NAMES)))
-        version = python_output(image, running, VERSION).strip()
+        loaded = json.loads(python("print(open('/tmp/modules.json').read())"))
+        health = json.loads(python(f"import {PACKAGE}.healthcheck; {LOADED}"))
+        stdlib = set(json.loads(python(STDLIB_NAMES)))
+        version = python(VERSION).strip()
     finally:
         remove_container(running)
     names = {name for name in [*loaded, *health] if name.split(".")[0] in stdlib}
@@ -124,11 +116,9 @@ STDLIB_NAMES = "import json, sys; print(json.dumps(sorted(sys.stdlib_module_name
 VERSION = "import sys; print('%d.%d' % sys.version_info[:2])"
 
 
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=HOLDS_TOO)
 def test_every_stdlib_module_the_service_imports_loads(
-    image: images.Image,
     expected: Expected,
-    container: Container,
+    python: Callable[[str], str],
     stdlib_the_service_imports: tuple[str, list[str]],
 ) -> None:
     # A Python of another X.Y (the baseline's) has other modules: one its version lacks is
@@ -149,7 +139,7 @@ def test_every_stdlib_module_the_service_imports_loads(
         "        failed[name] = repr(error)\n"
         "print(json.dumps([failed, absent]))"
     )
-    failed, absent = json.loads(python_output(image, container, check))
+    failed, absent = json.loads(python(check))
     evidence = f"{len(names)} modules of Python {version} imported, failed: {failed}"
     verdict(expected, not failed, evidence + (f"; not in this version: {absent}" if absent else ""))
 
@@ -175,7 +165,6 @@ def resolve(links: dict[str, str], path: str) -> Iterator[str]:
             return
 
 
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=HOLDS_TOO)
 def test_venv_interpreter_resolves_in_the_image(
     image: images.Image, expected: Expected, host: testinfra.host.Host
 ) -> None:

@@ -21,8 +21,7 @@ from pathlib import Path
 import testinfra
 
 from tools import base_images, engine, images
-
-from .containers import PREFIX, Container
+from tools.containers import PREFIX, Running
 
 # The service container's filesystem, seen from the toolbox.
 CONTAINER_ROOT = "/proc/1/root"
@@ -37,7 +36,7 @@ def build(bases: dict[str, str]) -> str:
     tag, context = f"{TOOLBOX.tag}:{uuid.uuid4().hex[:12]}", Path(__file__).parent
     if any(ref not in bases for ref in TOOLBOX.base_images(context)):
         # No image builds on the toolbox's base: resolved here as `nox -s build` resolves theirs.
-        located = images.Image(TOOLBOX.name, TOOLBOX.tag, f"tests/image/{TOOLBOX.dockerfile}")
+        located = images.Image(TOOLBOX.name, TOOLBOX.tag, f"tests/contract/{TOOLBOX.dockerfile}")
         bases = bases | base_images.resolve((located,))[1]
     images.build(TOOLBOX, bases, tag=tag, context=context, quiet=True)
     return tag
@@ -47,7 +46,7 @@ def remove_image(tag: str) -> None:
     engine.docker("image", "rm", "--force", tag, check=False)
 
 
-def attach(tag: str, container: Container) -> str:
+def attach(tag: str, container: Running) -> str:
     """Start a toolbox in ``container``'s PID and network namespaces; its container id."""
     return engine.docker(
         "run",

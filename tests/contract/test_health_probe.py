@@ -1,7 +1,7 @@
 """The image's HEALTHCHECK measures health and nothing else: not the environment's proxy, not a
 small CPU limit, not where the settings moved the service (docs, "Health checks").
 
-On every image; the baseline has no HEALTHCHECK at all, and fails each for that reason.
+On every image: each first asks whether the image has a HEALTHCHECK, and fails without one.
 """
 
 import json
@@ -9,14 +9,15 @@ import re
 import statistics
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 from tools import containers as harness
 from tools import engine, images
+from tools.containers import PREFIX, Running, remove_container, try_start
 from tools.project import ENV_PREFIX, PACKAGE
 
-from .containers import PREFIX, Container, python_output, remove_container, try_start
-from .contract import HOLDS, Expected, fails, per_image, verdict
+from .profile import Expected, verdict
 
 # The issue's figure: at most this much CPU per probe (it was ~0.18 s, pydantic-settings' import).
 PROBE_CPU_SECONDS = 0.050
@@ -56,7 +57,7 @@ def env_args(env: dict[str, str]) -> list[str]:
     return [arg for name, value in env.items() for arg in ("--env", f"{name}={value}")]
 
 
-def health_of(case: str, container: Container) -> str:
+def health_of(case: str, container: Running) -> str:
     """One line: the case, the HEALTHCHECK's verdict and its last output. Removes the container."""
     try:
         status, last = health_verdict(container.id)
@@ -65,7 +66,6 @@ def health_of(case: str, container: Container) -> str:
         remove_container(container)
 
 
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"has no HEALTHCHECK"))
 def test_healthcheck_ignores_a_proxy_in_the_environment(
     image: images.Image, expected: Expected
 ) -> None:
@@ -80,16 +80,15 @@ def test_healthcheck_ignores_a_proxy_in_the_environment(
     verdict(expected, holds, " | ".join(observed))
 
 
-def run_on_port(tag: str, port: int, *env: str) -> Container:
+def run_on_port(tag: str, port: int, *env: str) -> Running:
     """Run ``tag`` listening on ``port`` (not its EXPOSEd one, which the start harness polls)."""
     container = engine.docker(
         "run", "--detach", "--name", f"{PREFIX}-{uuid.uuid4().hex[:12]}",
         "--publish", f"127.0.0.1::{port}", "--env", f"{ENV_PREFIX}PORT={port}", *env, tag,
     ).strip()  # fmt: skip
-    return Container(container, 0, None)
+    return Running(container, 0)
 
 
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"has no HEALTHCHECK"))
 def test_healthcheck_follows_the_configured_host_and_port(
     image: images.Image, expected: Expected
 ) -> None:
@@ -121,15 +120,14 @@ print(json.dumps({{"seconds": runs, "exit": codes}}))
 """
 
 
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"has no HEALTHCHECK"))
 def test_a_health_probe_costs_at_most_50_ms_of_cpu(
-    image: images.Image, container: Container, expected: Expected, figures: list[str]
+    image: images.Image, python: Callable[[str], str], expected: Expected, figures: list[str]
 ) -> None:
     """CPU time, not wall time: other builds on the engine slow the clock, far less the CPU."""
     if not engine.inspect(image.tag)["Config"].get("Healthcheck"):
         verdict(expected, False, NO_HEALTHCHECK)
         return
-    measured = json.loads(python_output(image, container, PROBE_CPU))
+    measured = json.loads(python(PROBE_CPU))
     median = statistics.median(measured["seconds"])
     runs = ", ".join(f"{seconds * 1000:.0f}" for seconds in measured["seconds"])
     figures.append(f"{image.tag}: health probe CPU, median of 7: {median * 1000:.0f} ms ({runs})")
@@ -138,7 +136,6 @@ def test_a_health_probe_costs_at_most_50_ms_of_cpu(
     verdict(expected, holds, observed)
 
 
-@per_image(optimized=HOLDS, minimal=HOLDS, baseline=fails(r"has no HEALTHCHECK"))
 def test_stays_healthy_under_a_5_percent_cpu_limit(
     image: images.Image, expected: Expected, figures: list[str]
 ) -> None:
@@ -155,7 +152,7 @@ def test_stays_healthy_under_a_5_percent_cpu_limit(
         LIMITED_CPUS,
         "--health-interval",
         "2s",
-        startup_seconds=LIMITED_START_SECONDS,
+        limit=LIMITED_START_SECONDS,
     )
     if container is None:
         verdict(expected, False, f"did not start under --cpus {LIMITED_CPUS}: {problem}")

@@ -1,0 +1,33 @@
+"""Build the demonstration's image: ``python -m demonstration.build [--check]``.
+
+Run by `nox -s build` after the service's images (``--check`` by `nox -s test`: only that it is
+built). Exits 0 when done, 1 with one line on stderr when the engine or the build fails.
+"""
+
+import sys
+
+from tools import base_images, engine, images, layer_sizes
+
+from . import BASELINE
+
+
+def main(argv: list[str]) -> int:
+    try:
+        version = engine.require_engine()
+        if argv == ["--check"]:
+            images.require_built(BASELINE)
+            return 0
+        mode, bases = base_images.resolve((BASELINE,))
+        # Beside the bases of the service's images, which `nox -s build` recorded first.
+        base_images.write_used(mode, base_images.used() | bases, version)
+        built = images.build(BASELINE, bases)
+    except engine.ImageToolError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    size = layer_sizes.megabytes(layer_sizes.image_size(BASELINE.tag).unpacked)
+    print(f"{BASELINE.tag} (bad on purpose): {size} unpacked, built in {built.seconds:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

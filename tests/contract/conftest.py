@@ -1,0 +1,206 @@
+"""The contract's harness: which images are under test, their running containers, testinfra
+beside them, and the report of what did not apply. The service's feature checks
+(tests/features) use the same fixtures.
+
+The images under test are the service's own, those whose Dockerfile is present
+(tools/images.py), each with its profile from the seam (tests/service.py, ``IMAGES``), and any
+other room's, through the hook ``pytest_contract_images`` (profile.py).
+"""
+
+from collections.abc import Iterator
+
+import pytest
+import testinfra
+
+from tests import service
+from tools import base_images, engine, images
+from tools.containers import PREFIX, Running, named_volume, remove_container, run_python, start
+
+from . import toolbox
+from .profile import Expected, Subject
+
+
+class HookSpecs:
+    @pytest.hookspec
+    def pytest_contract_images(self) -> list[Subject]:
+        """Images another room brings to the contract, each with its expected outcomes."""
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(HookSpecs)
+
+
+def own_images() -> list[Subject]:
+    """The service's images whose Dockerfile is present, each with the seam's profile."""
+    return [
+        Subject(image.name, image.tag, image.dockerfile, profile=service.IMAGES[image.name])
+        for image in images.shipped()
+    ]
+
+
+def under_test(config: pytest.Config) -> list[Subject]:
+    """The service's images, then those other rooms bring (the hook)."""
+    brought = config.hook.pytest_contract_images()
+    return own_images() + [subject for more in brought for subject in more]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "image" in metafunc.fixturenames:
+        subjects = under_test(metafunc.config)
+        metafunc.parametrize("image", subjects, ids=[subject.name for subject in subjects])
+
+
+NOT_APPLICABLE: list[str] = []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A check marked ``declared(FIELD)`` applies to an image whose profile sets FIELD; on the
+    others it is deselected and listed by name (never skipped silently)."""
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("declared")
+        subject = getattr(item, "callspec", None) and item.callspec.params.get("image")
+        if marker and isinstance(subject, Subject) and not getattr(subject.profile, marker.args[0]):
+            dropped.append(item)
+            NOT_APPLICABLE.append(
+                f"{item.nodeid}: {subject.name} does not declare {marker.args[0]}"
+            )
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@pytest.fixture
+def expected(request: pytest.FixtureRequest, image: Subject) -> Expected:
+    """What this check must find on ``image`` (profile.Subject.expected)."""
+    cases = [v for k, v in request.node.callspec.params.items() if k != "image"]
+    return image.expected(request.node.originalname, str(cases[0]) if cases else None)
+
+
+@pytest.fixture(scope="session")
+def subjects(request: pytest.FixtureRequest) -> list[Subject]:
+    """Every image under test (under_test)."""
+    return under_test(request.config)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def built_images(subjects: list[Subject]) -> None:
+    """Stop the run with one clear message when the engine or the images are missing."""
+    try:
+        engine.require_engine()
+        images.require_built(*subjects)
+        base_images.used()
+    except engine.ImageToolError as error:
+        pytest.exit(str(error), returncode=1)
+
+
+@pytest.fixture(scope="session")
+def bases() -> dict[str, str]:
+    """Official base image name -> the image `nox -s build` used (official or stand-in)."""
+    return base_images.used()
+
+
+class ContainerPool:
+    """One running container per image, shared by the checks that only look at it."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, Running] = {}
+
+    def get(self, image: images.Image) -> Running:
+        if image.tag not in self._running:
+            self._running[image.tag] = start(image.tag)
+        return self._running[image.tag]
+
+    def close(self) -> None:
+        for container in self._running.values():
+            remove_container(container)
+
+
+@pytest.fixture(scope="session")
+def pool() -> Iterator[ContainerPool]:
+    containers = ContainerPool()
+    yield containers
+    containers.close()
+
+
+@pytest.fixture
+def container(pool: ContainerPool, image: images.Image) -> Running:
+    return pool.get(image)
+
+
+class Toolboxes:
+    """A toolbox beside each of the pool's containers (toolbox.py), its image built once."""
+
+    def __init__(self, pool: ContainerPool, bases: dict[str, str]) -> None:
+        self._pool = pool
+        self._tag = toolbox.build(bases)
+        self._attached: dict[str, str] = {}
+
+    def host(self, image: images.Image) -> testinfra.host.Host:
+        if image.tag not in self._attached:
+            self._attached[image.tag] = toolbox.attach(self._tag, self._pool.get(image))
+        return toolbox.get_host(self._attached[image.tag])
+
+    def close(self) -> None:
+        for container in self._attached.values():
+            engine.remove_container(container)
+        toolbox.remove_image(self._tag)
+
+
+@pytest.fixture(scope="session")
+def toolboxes(pool: ContainerPool, bases: dict[str, str]) -> Iterator[Toolboxes]:
+    """Torn down before the pool it depends on: the toolboxes, then their image, go first."""
+    boxes = Toolboxes(pool, bases)
+    try:
+        yield boxes
+    finally:
+        boxes.close()
+
+
+@pytest.fixture
+def host(toolboxes: Toolboxes, image: images.Image) -> testinfra.host.Host:
+    """testinfra's host for the running container of ``image``: its processes and sockets, and
+    its files under toolbox.CONTAINER_ROOT (/proc/1/root), through a toolbox beside it."""
+    return toolboxes.host(image)
+
+
+@pytest.fixture
+def volume() -> Iterator[str]:
+    """A named volume for /data, removed afterwards."""
+    with named_volume(PREFIX) as name:
+        yield name
+
+
+@pytest.fixture
+def python(container: Running, image: Subject):
+    """``python(code)``: its stdout, run by the image's own Python in its running container
+    (fails the check, with Python's error, when it exits non-zero)."""
+
+    def run(code: str) -> str:
+        done = run_python(container, image.profile.python, code)
+        assert done.returncode == 0, f"{image.tag}'s Python failed: {done.stderr[-2000:]}"
+        return done.stdout
+
+    return run
+
+
+FIGURES: list[str] = []
+
+
+@pytest.fixture
+def figures() -> list[str]:
+    """Measurements a test wants shown at the end of the run, whatever its outcome."""
+    return FIGURES
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FIGURES:
+        terminalreporter.section("image measurements")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
+    if NOT_APPLICABLE:
+        terminalreporter.section("not applicable to this image (its profile, tests/service.py)")
+        for line in NOT_APPLICABLE:
+            terminalreporter.write_line(line)
