@@ -187,7 +187,8 @@ def sessions_table() -> str:
     rows = ["| session | what it does | defined in |", "|---|---|---|"]
     for path in session_files():
         relative = path.relative_to(ROOT).as_posix()
-        for node in ast.parse(path.read_text()).body:
+        # A session a room brings may be defined under `if ROOM is present:`.
+        for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.FunctionDef):
                 continue
             for decorator in node.decorator_list:
