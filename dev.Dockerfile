@@ -21,8 +21,8 @@ RUN --mount=from=uv,source=/uv,target=/bin/uv \
     --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
     --mount=type=secret,id=ca-bundle,required=false \
     --mount=type=secret,id=netrc,required=false \
-    SSL_CERT_FILE=/run/secrets/ca-bundle NETRC=/run/secrets/netrc \
-    uv sync --locked --no-install-project --no-dev --group test
+    if [ -f /run/secrets/ca-bundle ]; then export SSL_CERT_FILE=/run/secrets/ca-bundle; fi; \
+    NETRC=/run/secrets/netrc uv sync --locked --no-install-project --no-dev --group test
 # Owned by the app's uid, so watch can sync edits in.
 COPY --chown=${APP_UID}:${APP_UID} pyproject.toml uv.lock README.md ./
 COPY --chown=${APP_UID}:${APP_UID} src src

@@ -1,6 +1,6 @@
 """Start and stop, measured: seconds from `docker run` to the health endpoint answering, and
-seconds `docker stop` takes, for images compared with each other (``nox -s startup``, the
-journey).
+seconds `docker stop` takes, for images compared with each other, beside each one's unpacked
+size (``nox -s startup``, the journey).
 
 One figure per image is noise on a shared machine, so the images are measured in rounds: each
 round runs every image once, the order shifted and reversed from round to round, so that no
@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from lab import IMAGES, platforms, report
-from tools import base_images, containers, engine, images
+from tools import base_images, containers, engine, images, layer_sizes
 from tools.project import HEALTH_PATH
 
 # Waiting longer than this, the container is checked: one that exited will never answer. Not
@@ -81,13 +81,14 @@ def ratio(these: list[float], reference: list[float]) -> float:
 def table(timings: dict[str, Timings], reference: str) -> str:
     rounds = len(timings[reference].ready)
     lines = [
-        f"| image | run to `{HEALTH_PATH}`, median of {rounds} | its range "
+        f"| image | unpacked | run to `{HEALTH_PATH}`, median of {rounds} | its range "
         f"| vs `{reference}` | `docker stop`, median | vs `{reference}` |",
-        "|---|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for tag, t in timings.items():
+        size = layer_sizes.megabytes(layer_sizes.image_size(tag).unpacked)
         lines.append(
-            f"| `{tag}` | {statistics.median(t.ready):.2f} s "
+            f"| `{tag}` | {size} | {statistics.median(t.ready):.2f} s "
             f"| {min(t.ready):.2f}-{max(t.ready):.2f} s "
             f"| {ratio(t.ready, timings[reference].ready):.2f}x "
             f"| {statistics.median(t.stop):.2f} s "
@@ -133,9 +134,25 @@ def positive(value: str) -> int:
     return int(value)
 
 
+def built_variants(variants: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Build each ``TAG=DOCKERFILE`` (a path from the repository's root) as ``nox -s build``
+    builds the images, on the same bases; their tags, and the bases (official -> used)."""
+    wanted = []
+    for variant in variants:
+        tag, _, dockerfile = variant.partition("=")
+        if not tag or not dockerfile:
+            raise ValueError(f"--build {variant!r}: TAG=DOCKERFILE, e.g. x:y=lab/x.Dockerfile")
+        wanted.append(images.Image(tag, tag, dockerfile))
+    bases = base_images.resolve(tuple(wanted))[1] if wanted else {}
+    for image in wanted:
+        print(f"building {image.tag} from {image.dockerfile}")
+        images.build(image, bases, quiet=True)
+    return [image.tag for image in wanted], bases
+
+
 def main(argv: list[str]) -> int:
-    """``python -m lab.startup [--rounds N] [--also TAG ...] [--record]``: the built images and
-    any others named, interleaved."""
+    """``python -m lab.startup [--rounds N] [--build TAG=DOCKERFILE ...] [--also TAG ...]
+    [--only] [--record [NAME]]``: the built images and any others named, interleaved."""
     parser = argparse.ArgumentParser(prog="nox -s startup --", description=__doc__)
     parser.add_argument("--rounds", type=positive, default=ROUNDS)
     parser.add_argument(
@@ -145,18 +162,41 @@ def main(argv: list[str]) -> int:
         metavar="TAG",
         help="another image in the same rounds, e.g. a variant of the optimized one",
     )
-    parser.add_argument("--record", action="store_true", help="write lab/results/startup.md")
+    parser.add_argument(
+        "--build",
+        action="append",
+        default=[],
+        metavar="TAG=DOCKERFILE",
+        help="build a Dockerfile (e.g. a variant of the optimized one), then measure it too",
+    )
+    parser.add_argument(
+        "--only",
+        action="store_true",
+        help="only the images named by --build and --also, the first the reference",
+    )
+    parser.add_argument(
+        "--record",
+        nargs="?",
+        const="startup",
+        metavar="NAME",
+        help="write lab/results/NAME.md (default: startup)",
+    )
     options = parser.parse_args(argv)
-    reference = images.OPTIMIZED.tag
     try:
         engine_version = engine.require_engine()
-        images.require_built(*IMAGES)
-        bases = base_images.used()
-        store = platforms.store_name()
+        if not options.only:
+            images.require_built(*IMAGES)
         for tag in options.also:
             if not engine.image_exists(tag):
                 raise engine.ImageToolError(f"--also {tag}: no such image in the engine")
-        tags = [image.tag for image in IMAGES] + options.also
+        variants, variant_bases = built_variants(options.build)
+        named = variants + options.also
+        if options.only and not named:
+            raise ValueError("--only needs at least one image named by --build or --also")
+        tags = ([] if options.only else [image.tag for image in IMAGES]) + named
+        reference = tags[0]
+        bases = variant_bases if options.only and options.build else base_images.used()
+        store = platforms.store_name()
         timings = interleaved(tags, options.rounds)
         used = ", ".join(f"{official} -> {base}" for official, base in bases.items())
         setup = (
@@ -169,10 +209,17 @@ def main(argv: list[str]) -> int:
         )
         print(text)
         if options.record:
-            also = "".join(f" --also {tag}" for tag in options.also)
-            command = f"nox -s startup -- --rounds {options.rounds}{also} --record"
+            named_args = [
+                *(f"--build {v}" for v in options.build),
+                *(f"--also {t}" for t in options.also),
+            ]
+            arguments = " ".join(
+                [f"--rounds {options.rounds}", *named_args, *(["--only"] * options.only)]
+            )
+            record = "" if options.record == "startup" else f" {options.record}"
+            command = f"nox -s startup -- {arguments} --record{record}"
             measured = f"Measured by `{command}` on {report.today()}."
-            report.record("startup", f"{measured} {text}")
+            report.record(options.record, f"{measured} {text}")
     except (engine.ImageToolError, ValueError) as error:
         print(f"startup: {error}", file=sys.stderr)
         return 1

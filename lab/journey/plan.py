@@ -110,7 +110,7 @@ STEPS = (
         "stdlib-bytecode",
         "the standard library's bytecode compiled at build time",
         "The official base has no stdlib bytecode, so each start compiled what it imported; now "
-        "start, stop and the health probe compile nothing.",
+        "what the service and its probe import is compiled once, at build time.",
         "lab/journey/steps/12-stdlib-bytecode.Dockerfile",
     ),
     Step(

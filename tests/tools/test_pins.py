@@ -1,6 +1,12 @@
 """A base image the kernel's Dockerfiles share is named the same in each: one bump, one tag."""
 
+import tomllib
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
 from tools import images
+from tools.project import ROOT
 
 DEV = images.Image("dev", "", "dev.Dockerfile")
 
@@ -23,3 +29,13 @@ def test_the_dev_loop_runs_on_the_production_python_base() -> None:
 def test_the_minimal_image_copies_the_production_python() -> None:
     """Dockerfile.minimal builds on, and copies its interpreter from, the optimized image's base."""
     assert named(images.MINIMAL, "python") == named(images.OPTIMIZED, "python")
+
+
+def test_uv_lies_in_the_uv_build_range_the_offline_install_needs() -> None:
+    """The Dockerfiles install the project `--offline`: the uv_build inside their uv builds it, so
+    that uv's version must satisfy pyproject.toml's `[build-system] requires`, or the build
+    stops, offline, unable to fetch uv_build."""
+    (tag,) = named(images.OPTIMIZED, "ghcr.io/astral-sh/uv")
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+    (uv_build,) = [r for r in map(Requirement, requires) if canonicalize_name(r.name) == "uv-build"]
+    assert uv_build.specifier.contains(tag.split(":")[1]), (tag, str(uv_build))

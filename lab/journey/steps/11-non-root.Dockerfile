@@ -9,14 +9,14 @@ COPY --from=uv /uv /bin/uv
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
 
 WORKDIR /app
-# Optional, removable together: the secret mounts and SSL_CERT_FILE/NETRC (proxy CA, index).
+# Optional secrets: a proxy's CA, an index's netrc; absent, uv uses its own CAs and no login.
 RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,source=uv.lock,target=uv.lock \
     --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
     --mount=type=secret,id=ca-bundle,required=false \
     --mount=type=secret,id=netrc,required=false \
-    SSL_CERT_FILE=/run/secrets/ca-bundle NETRC=/run/secrets/netrc \
-    uv sync --locked --no-install-project --no-editable --no-dev
+    if [ -f /run/secrets/ca-bundle ]; then export SSL_CERT_FILE=/run/secrets/ca-bundle; fi; \
+    NETRC=/run/secrets/netrc uv sync --locked --no-install-project --no-editable --no-dev
 # Then the project itself; the sources stay in this stage.
 COPY pyproject.toml uv.lock README.md ./
 COPY src src

@@ -12,14 +12,14 @@ ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never UV_NO_INST
 ARG SOURCE_DATE_EPOCH
 
 WORKDIR /app
-# Optional, removable together: the secret mounts and SSL_CERT_FILE/NETRC (proxy CA, index).
+# Optional secrets: a proxy's CA, an index's netrc; absent, uv uses its own CAs and no login.
 RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,source=uv.lock,target=uv.lock \
     --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
     --mount=type=secret,id=ca-bundle,required=false \
     --mount=type=secret,id=netrc,required=false \
-    SSL_CERT_FILE=/run/secrets/ca-bundle NETRC=/run/secrets/netrc \
-    uv sync --locked --no-install-project --no-editable --no-dev
+    if [ -f /run/secrets/ca-bundle ]; then export SSL_CERT_FILE=/run/secrets/ca-bundle; fi; \
+    NETRC=/run/secrets/netrc uv sync --locked --no-install-project --no-editable --no-dev
 # Then the project itself; the sources stay in this stage.
 COPY pyproject.toml uv.lock README.md ./
 COPY src src
@@ -28,11 +28,12 @@ COPY src src
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-editable --no-dev --offline \
     && find .venv -perm -0002 ! -type l -exec chmod o-w {} +
-# Run the service once, then compile the stdlib modules it loaded: the base has no bytecode.
-RUN --mount=type=bind,source=tools/warm_bytecode.py,target=/warm_bytecode.py \
-    SHORTLINK_DATA_DIR=/tmp/data .venv/bin/python -B /warm_bytecode.py shortlink.__main__:main \
-    shortlink.healthcheck:main --port=8000 --stdlib-sources=/usr/local/lib/python3.14 \
-    --output=/stdlib-bytecode
+# Stdlib bytecode (the base deletes it) for what the service and its probe import; never serves.
+RUN .venv/bin/python -c 'import importlib, py_compile, sys, sysconfig; \
+    [importlib.import_module(name) for name in ("shortlink.__main__", "shortlink.healthcheck")]; \
+    specs = [getattr(m, "__spec__", None) for m in list(sys.modules.values())]; \
+    [py_compile.compile(s.origin, "/bytecode" + s.cached, doraise=True) for s in specs \
+     if s and s.cached and s.origin.startswith(sysconfig.get_path("stdlib") + "/")]'
 
 FROM python:3.14-slim-trixie AS runtime
 
@@ -47,8 +48,8 @@ RUN groupadd --gid "${APP_UID}" app \
     && find / -xdev -perm /6000 -type f -exec chmod a-s {} +
 # Copy only the venv, root-owned: the app cannot rewrite its own code.
 COPY --from=builder /app/.venv /app/.venv
-# That bytecode, beside the stdlib's sources: start, stop and probe compile nothing.
-COPY --from=builder /stdlib-bytecode/ /
+# That bytecode, beside the stdlib's sources: start, stop and probe compile (almost) nothing.
+COPY --from=builder /bytecode/ /
 # The venv's programs first; logs at once; no bytecode written; listen beyond loopback; data.
 ENV PATH="/app/.venv/bin:${PATH}" PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
     SHORTLINK_HOST=0.0.0.0 SHORTLINK_DATA_DIR=/data

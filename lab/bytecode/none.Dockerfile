@@ -1,0 +1,74 @@
+# ./Dockerfile with its stdlib-bytecode step left out, measured in
+# lab/results/stdlib-bytecode.md: `diff Dockerfile lab/bytecode/none.Dockerfile`.
+# Each line's reason in full: docs/notes/Dockerfile.md. Pin uv: a newer one may install otherwise.
+FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
+# Name the base by tag (it moves with patches; @sha256:... pins it); trixie: Debian's current.
+FROM python:3.14-slim-trixie AS builder
+# Compile the venv's bytecode now: the app, read-only at run time, never compiles it.
+ENV UV_COMPILE_BYTECODE=1
+# Copy from the cache mount, another filesystem: hard links cannot reach it.
+ENV UV_LINK_MODE=copy
+# The base's Python only: the runtime has the same one at the same path.
+ENV UV_PYTHON_DOWNLOADS=never
+# No install marker (it holds a file's ctime): two builds give the same bytes.
+ENV UV_NO_INSTALLER_METADATA=1
+# The last commit's time (`nox -s build` sets it): reproducible bytecode and image dates.
+ARG SOURCE_DATE_EPOCH
+# Build where the runtime will find the venv.
+WORKDIR /app
+# Dependencies first (uv mounted, never in a layer), reused until uv.lock or pyproject.toml change.
+# Optional secrets: a proxy's CA, an index's netrc; absent, uv uses its own CAs and no login.
+RUN --mount=from=uv,source=/uv,target=/bin/uv --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=bind,source=uv.lock,target=uv.lock \
+    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
+    --mount=type=secret,id=ca-bundle,required=false --mount=type=secret,id=netrc,required=false \
+    if [ -f /run/secrets/ca-bundle ]; then export SSL_CERT_FILE=/run/secrets/ca-bundle; fi; \
+    NETRC=/run/secrets/netrc uv sync --locked --no-install-project --no-editable --no-dev
+# Then the project itself; the sources stay in this stage.
+COPY pyproject.toml uv.lock README.md ./
+COPY src src
+# Non-editable; --offline: built by the uv_build in this uv, which must lie in pyproject.toml's
+# [build-system] range (tests/tools/test_pins.py); no world-writable .venv/.lock.
+RUN --mount=from=uv,source=/uv,target=/bin/uv --mount=type=cache,target=/root/.cache/uv \
+    uv sync --locked --no-editable --no-dev --offline \
+    && find .venv -perm -0002 ! -type l -exec chmod o-w {} +
+
+# The builder's image exactly: the venv's bin/python links to this base's interpreter.
+FROM python:3.14-slim-trixie AS runtime
+# A numeric uid: Kubernetes' runAsNonRoot can only verify a number.
+ARG APP_UID=10001
+# The app's user (no shell, no home), /data for it and group 0 (OpenShift); no setuid bits.
+RUN groupadd --gid "${APP_UID}" app && useradd --no-log-init --uid "${APP_UID}" --gid app \
+       --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin app \
+    && install --directory --owner="${APP_UID}" --group=0 --mode=0770 /data \
+    && find / -xdev -perm /6000 -type f -exec chmod a-s {} +
+# Copy only the venv, root-owned: the app cannot rewrite its own code.
+COPY --from=builder /app/.venv /app/.venv
+# The venv's programs first.
+ENV PATH="/app/.venv/bin:${PATH}"
+# Python: each log line reaches `docker logs` at once; no bytecode written (the app can write none).
+ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+# Listen beyond the container's loopback (the default), keep the database in /data.
+ENV SHORTLINK_HOST=0.0.0.0 SHORTLINK_DATA_DIR=/data
+# Keep the database when no volume is named.
+VOLUME /data
+# Document the port the service listens on.
+EXPOSE 8000
+# Never run as root.
+USER ${APP_UID}:${APP_UID}
+# A stdlib socket probe: ~17 ms of CPU, at most 1.5 s at --cpus 0.05 (3 s timeout); every 30 s.
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --start-interval=1s --retries=3 \
+    CMD ["python", "-m", "shortlink.healthcheck"]
+# Build metadata (labels, /version) last: it changes every commit, so no layer above reruns.
+ARG VERSION=unknown
+ARG DESCRIPTION=unknown
+ARG REVISION=unknown
+ARG CREATED=unknown
+ARG SOURCE_URL=unknown
+LABEL org.opencontainers.image.title="shortlink" org.opencontainers.image.source="${SOURCE_URL}" \
+      org.opencontainers.image.description="${DESCRIPTION}" org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.version="${VERSION}" org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.revision="${REVISION}"
+ENV SHORTLINK_VERSION=${VERSION} SHORTLINK_REVISION=${REVISION} SHORTLINK_BUILD_DATE=${CREATED}
+# Exec form: Python is PID 1 and gets SIGTERM itself, so `docker stop` is graceful.
+CMD ["shortlink"]
