@@ -119,8 +119,9 @@ def build_platforms(
         bases = base_images.resolve((image,), arch(platform))[1]
         tags[platform] = platform_tag(image, platform, native)
         done = images.build(
-            image, bases, tag=tags[platform], platform=platform, no_cache=no_cache, quiet=quiet
-        )
+            image, bases, tag=tags[platform], no_cache=no_cache, quiet=quiet,
+            options=(f"--platform={platform}",),
+        )  # fmt: skip
         base = bases[image.runtime_base()]
         built.append(Built(platform, tags[platform], done.seconds, platform != native, base))
     if index:

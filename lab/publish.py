@@ -145,9 +145,12 @@ def build_and_push(
     (on the containerd store) and pushes with its own login and loopback rules."""
     archive = workdir / f"{image.name}.oci.tar"
     reference = f"{repository}:{tag}"
+    # The image as a registry would hold it, times clamped (the engine's own image exporter
+    # refuses to), BuildKit's full SLSA provenance beside it.
     built = images.build(
         image, bases, tag=reference, context=context, no_cache=no_cache, quiet=True,
-        oci_archive=archive,
+        output=f"type=oci,dest={archive},name={reference},rewrite-timestamp=true",
+        options=("--provenance=mode=max",),
     )  # fmt: skip
     index, manifest = archive_digests(archive)
     try:

@@ -126,20 +126,16 @@ def build(
     secrets: dict[str, Path] | None = None,
     no_cache: bool = False,
     quiet: bool = False,
-    filesystem_tar: Path | None = None,
-    oci_archive: Path | None = None,
-    platform: str | None = None,
+    output: str | None = None,
+    options: tuple[str, ...] = (),
 ) -> Build:
     """Build ``image`` from ``context`` on ``bases`` (official name -> image used); a
     ``Build`` (its seconds; its log when ``quiet``, else the log went to the terminal). A failed
     build raises ImageToolError (with the log's end when quiet).
 
-    With ``filesystem_tar``, the final filesystem is written there, its file times clamped to
-    SOURCE_DATE_EPOCH, instead of loading an image. With ``oci_archive``, the image as a
-    registry would hold it (named ``tag``, times clamped the same way, BuildKit's full SLSA
-    provenance beside it): the engine's own image exporter refuses to clamp times.
-    ``platform`` (linux/arm64): that platform's image, under emulation when it is not the
-    engine's own.
+    ``output``: buildx's ``--output`` instead of loading the image as ``tag``
+    (``type=tar,dest=PATH,rewrite-timestamp=true``: the final filesystem, its file times clamped
+    to SOURCE_DATE_EPOCH). ``options``: more buildx flags (the lab's ``--platform``...).
     """
     declared = image.declared_args(context)
     args = {k: v for k, v in build_metadata(context).items() if k in declared}
@@ -148,24 +144,15 @@ def build(
     contexts = {ref: bases[ref] for ref in image.base_images(context) if bases[ref] != ref}
     all_secrets = {"ca-bundle": CA_BUNDLE} if CA_BUNDLE.is_file() else {}
     all_secrets |= secrets or {}
-    command = ["docker", "buildx", "build"]
-    if filesystem_tar:
-        command += [f"--output=type=tar,dest={filesystem_tar},rewrite-timestamp=true"]
-    elif oci_archive:
-        command += [
-            f"--output=type=oci,dest={oci_archive},name={tag},rewrite-timestamp=true",
-            "--provenance=mode=max",
-        ]
-    else:
-        command += ["--load", "--tag", tag or image.tag]
+    command = ["docker", "buildx", "build", *options]
+    command += [f"--output={output}"] if output else ["--load", "--tag", tag or image.tag]
     command += ["--file", str(context / image.dockerfile)]
     command += [f"--build-context={ref}=docker-image://{used}" for ref, used in contexts.items()]
     command += [f"--build-arg={name}={value}" for name, value in args.items()]
     command += [f"--secret=id={name},src={path}" for name, path in all_secrets.items()]
     command += ["--no-cache"] if no_cache else []
-    command += [f"--platform={platform}"] if platform else []
     command += ["--progress=plain", str(context)]
-    replaced = None if filesystem_tar or oci_archive else image_id(tag or image.tag)
+    replaced = None if output else image_id(tag or image.tag)
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=quiet, text=True)
     seconds = time.perf_counter() - started

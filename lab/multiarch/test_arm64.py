@@ -78,7 +78,7 @@ def canary_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             bases,
             tag=tag,
             context=workdir / "context",
-            platform=ARM64,
+            options=(f"--platform={ARM64}",),
             quiet=True,
             **canaries.build_inputs(netrc),
         )

@@ -15,7 +15,7 @@ import pytest
 
 from tests import service
 from tools import canaries, engine, project
-from tools.containers import remove_container, start
+from tools.containers import remove_container, run_python, start
 from tools.project import NAME, ROOT
 from tools.rename import SECTION
 
@@ -138,7 +138,8 @@ def test_renamed_image_serves_through_its_port_as_non_root_without_canaries(
     container = start(f"{NEW}:optimized")
     try:
         assert service.round_trip(container) == ""
-        assert container.host.user().uid != 0
+        uid = run_python(container, ("python",), "import os; print(os.getuid())")
+        assert uid.stdout.strip() not in ("", "0"), uid
     finally:
         remove_container(container)
     found = canaries.find(f"{NEW}:optimized", tmp_path)

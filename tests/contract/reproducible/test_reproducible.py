@@ -33,7 +33,7 @@ def test_two_builds_without_cache_give_the_same_filesystem(
             build_args={"SOURCE_DATE_EPOCH": epoch},
             no_cache=True,
             quiet=True,
-            filesystem_tar=archive,
+            output=f"type=tar,dest={archive},rewrite-timestamp=true",
         )
         prints.append(fingerprint(archive))
     first, second = prints
