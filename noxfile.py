@@ -26,6 +26,8 @@ DEMONSTRATION = (ROOT / "demonstration").is_dir()
 DEMONSTRATED = ["-p", "demonstration.plugin"] if DEMONSTRATION else []
 # The service's own feature checks, on its images (a service may have none).
 FEATURES = Path("tests/features")
+# The offline support, optional: its stand-ins are checked against the official images' facts.
+STANDINS = Path("offline/test_base_images.py")
 
 nox.options.sessions = ["lint", "unit"]
 nox.options.default_venv_backend = "uv"
@@ -77,10 +79,10 @@ def test(session: nox.Session) -> None:
     if DEMONSTRATION:
         session.run(sys.executable, "-m", "demonstration.build", "--check", external=True)
     sync(session, "test", "images")
-    features = [str(FEATURES)] if FEATURES.is_dir() else []
+    present = [str(path) for path in (FEATURES, STANDINS) if path.exists()]
     demonstration = [*DEMONSTRATED, "demonstration"] if DEMONSTRATION else []
     session.run(
-        "pytest", "tests/unit", "tests/seam", "tests/tools", "tests/contract", *features,
+        "pytest", "tests/unit", "tests/seam", "tests/tools", "tests/contract", *present,
         "--ignore=tests/contract/reproducible", *demonstration, *session.posargs,
     )  # fmt: skip
 

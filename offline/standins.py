@@ -385,7 +385,7 @@ def _make_relocated_python(standin: Standin) -> None:
     forky (NEWER_PYTHON_SUITE), moved to where the official image keeps Python, on trixie.
 
     What it shares with the official image (docker-library/python, `3.14/slim-trixie/Dockerfile`),
-    each checked on the stand-in a build used by tests/contract/test_base_images.py: trixie's
+    each checked on the stand-in a build used by offline/test_base_images.py: trixie's
     packages and glibc, with the runtime packages `ca-certificates netbase tzdata`; Python under
     /usr/local (`python3.14`, `python3` and `python` links, `pip3`/`pip3.14` and a `pip` link,
     `pydoc`), `ENV PATH` with /usr/local/bin first, `PYTHON_VERSION`, `CMD ["python3"]`; no

@@ -1,7 +1,8 @@
-"""The official `python:X.Y-slim-*` image's properties that change what this project measures,
-checked on the base image `nox -s build` used for it: the official image itself, or the
-stand-in made where no registry answers (offline/standins.py, `_make_relocated_python`, lists
-what a stand-in still differs in).
+"""The stand-ins behave as the official images where it changes a result: the official
+`python:X.Y-slim-*` image's properties that change what this project measures, checked on the
+base image `nox -s build` used for it (a stand-in made where no registry answers, or the
+official image itself). offline/standins.py, `_make_relocated_python`, lists what a stand-in
+still differs in. `nox -s test` runs them while offline/ is present.
 
 Each property cites the line of docker-library/python's Dockerfile it comes from (read at commit
 4f070595; `3.14/slim-trixie/Dockerfile`, the same lines in every `X.Y/slim-*` variant). Only the
@@ -15,7 +16,7 @@ import subprocess
 
 import pytest
 
-from tools import engine
+from tools import base_images, engine
 from tools.images import OPTIMIZED
 
 SOURCE = "docker-library/python@4f070595 3.14/slim-trixie/Dockerfile"
@@ -62,6 +63,12 @@ def _official_slim_pythons(bases: dict[str, str]) -> dict[str, str]:
         for official, used in bases.items()
         if re.fullmatch(r"python:\d+\.\d+(\.\d+)?-slim(-\w+)?", official)
     }
+
+
+@pytest.fixture(scope="module")
+def bases() -> dict[str, str]:
+    """Official base image name -> the image `nox -s build` used (official or stand-in)."""
+    return base_images.used()
 
 
 @pytest.fixture(scope="module")
