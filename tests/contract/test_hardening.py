@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import pytest
 import testinfra
+from packaging.markers import Marker
 
 from tests import service
 from tools import engine, images
@@ -209,11 +210,49 @@ def test_carries_the_metadata_registries_and_scanners_expect(
     verdict(expected, bool(holds), f"{name} {observed}")
 
 
+# PEP 508's environment of the image's Python (packaging.markers.default_environment's keys):
+# a component uv lists under a marker (its property `uv:package:marker`, as Django's
+# `tzdata; sys_platform == 'win32'`) is the image's only where the marker holds there.
+ENVIRONMENT = (
+    "import json, os, platform, sys; v = sys.implementation.version; "
+    "print(json.dumps({'implementation_name': sys.implementation.name, "
+    "'implementation_version': f'{v.major}.{v.minor}.{v.micro}', 'os_name': os.name, "
+    "'platform_machine': platform.machine(), 'platform_release': platform.release(), "
+    "'platform_system': platform.system(), 'platform_version': platform.version(), "
+    "'python_full_version': platform.python_version(), "
+    "'platform_python_implementation': platform.python_implementation(), "
+    "'python_version': '.'.join(platform.python_version_tuple()[:2]), "
+    "'sys_platform': sys.platform}))"
+)
+
+
+def applies(component: dict, environment: dict[str, str]) -> bool:
+    """Whether an SBOM component belongs where ``environment`` holds: its markers all hold."""
+    markers = [
+        prop["value"]
+        for prop in component.get("properties") or []
+        if prop["name"] == "uv:package:marker"
+    ]
+    return all(Marker(marker).evaluate(environment) for marker in markers)
+
+
+def test_a_component_under_a_marker_counts_only_where_the_marker_holds() -> None:
+    """The SBOM check's own negative control for markers, on made-up components."""
+    linux = {"sys_platform": "linux", "python_version": "3.14", "os_name": "posix"}
+    windows_only = {"name": "tzdata", "properties": [
+        {"name": "uv:package:marker", "value": "sys_platform == 'win32'"}
+    ]}  # fmt: skip
+    assert not applies(windows_only, linux)
+    assert applies({"name": "six"}, linux)
+    assert applies(windows_only, linux | {"sys_platform": "win32"})
+
+
 def test_image_holds_exactly_the_packages_of_the_sbom(
     expected: Expected, python: Callable[[str], str]
 ) -> None:
     sbom = json.loads(images.SBOM.read_text())
-    listed = {normalize(c["name"]) for c in sbom["components"]}
+    environment = json.loads(python(ENVIRONMENT))
+    listed = {normalize(c["name"]) for c in sbom["components"] if applies(c, environment)}
     dev_only = locked_packages("--all-groups") - locked_packages("--no-dev")
     assert dev_only, "the dev group should hold packages the image must not"
     assert not listed & dev_only, f"the SBOM lists dev packages: {listed & dev_only}"
