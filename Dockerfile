@@ -1,4 +1,4 @@
-# Each line's reason in full: docs/notes/Dockerfile.md. Pin uv: a newer one may install otherwise.
+# More on each line: docs/notes/Dockerfile.md. Pin uv: a newer uv may install differently.
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
 # Name the base by tag (it moves with patches; @sha256:... pins it); trixie: Debian's current.
 FROM python:3.14-slim-trixie AS builder
@@ -8,10 +8,10 @@ ENV UV_COMPILE_BYTECODE=1
 ENV UV_LINK_MODE=copy
 # The base's Python only: the runtime has the same one at the same path.
 ENV UV_PYTHON_DOWNLOADS=never
-# No install marker (it holds a file's ctime): two builds give the same bytes.
+# No uv_cache.json in each .dist-info (it holds timestamps): two builds give the same bytes.
 ENV UV_NO_INSTALLER_METADATA=1
-# The last commit's time (`nox -s build` sets it): reproducible bytecode and image dates.
-ARG SOURCE_DATE_EPOCH
+# Any value: hash-checked bytecode, the same bytes each build; fixed, so no commit reruns a RUN.
+ENV SOURCE_DATE_EPOCH=0
 # Build where the runtime will find the venv.
 WORKDIR /app
 # Dependencies first (uv mounted, never in a layer), reused until uv.lock or pyproject.toml change.
@@ -22,11 +22,11 @@ RUN --mount=from=uv,source=/uv,target=/bin/uv --mount=type=cache,target=/root/.c
     --mount=type=secret,id=ca-bundle,required=false --mount=type=secret,id=netrc,required=false \
     if [ -f /run/secrets/ca-bundle ]; then export SSL_CERT_FILE=/run/secrets/ca-bundle; fi; \
     NETRC=/run/secrets/netrc uv sync --locked --no-install-project --no-editable --no-dev
-# Then the project itself; the sources stay in this stage.
+# Then the project (README.md: its metadata names it); the sources stay in this stage.
 COPY pyproject.toml uv.lock README.md ./
 COPY src src
 # Non-editable; --offline: built by the uv_build in this uv, which must lie in pyproject.toml's
-# [build-system] range (tests/tools/test_pins.py); no world-writable .venv/.lock.
+# [build-system] range (tests/tools/test_pins.py); uv makes .venv/.lock 0777: remove o+w.
 RUN --mount=from=uv,source=/uv,target=/bin/uv --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-editable --no-dev --offline \
     && find .venv -perm -0002 ! -type l -exec chmod o-w {} +
@@ -62,10 +62,10 @@ VOLUME /data
 EXPOSE 8000
 # Never run as root.
 USER ${APP_UID}:${APP_UID}
-# A stdlib socket probe: ~17 ms of CPU, at most 1.5 s at --cpus 0.05 (3 s timeout); every 30 s.
+# A stdlib socket probe: ~17 ms of CPU, slowest seen 1.5 s at --cpus 0.05 (3 s timeout).
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --start-interval=1s --retries=3 \
     CMD ["python", "-m", "shortlink.healthcheck"]
-# Build metadata (labels, /version) last: it changes every commit, so no layer above reruns.
+# Build metadata (labels, the /version endpoint) last: it changes every commit, nothing above.
 ARG VERSION=unknown
 ARG DESCRIPTION=unknown
 ARG REVISION=unknown

@@ -103,7 +103,7 @@ def build_metadata(root: Path = ROOT) -> dict[str, str]:
         "CREATED": git("log", "-1", "--format=%cI") or "unknown",
         "SOURCE_URL": without_credentials(git("remote", "get-url", "origin")) or "unknown",
     }
-    # BuildKit dates the image and its history with it; Python writes hash-based bytecode.
+    # BuildKit dates the image and its history with it (the Dockerfiles need no ARG).
     epoch = git("log", "-1", "--format=%ct")
     return metadata | ({"SOURCE_DATE_EPOCH": epoch} if epoch else {})
 
@@ -137,7 +137,7 @@ def build(
     (``type=tar,dest=PATH,rewrite-timestamp=true``: the final filesystem, its file times clamped
     to SOURCE_DATE_EPOCH). ``options``: more buildx flags (the lab's ``--platform``...).
     """
-    declared = image.declared_args(context)
+    declared = image.declared_args(context) | {"SOURCE_DATE_EPOCH"}  # BuildKit reads it itself
     args = {k: v for k, v in build_metadata(context).items() if k in declared}
     args |= build_args or {}
     # Stand-ins replace the bases the FROM lines name, which stay as written.
