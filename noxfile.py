@@ -42,8 +42,7 @@ def tool(session: nox.Session, name: str, *args: str) -> None:
 
 @nox.session(python="3.13")
 def lint(session: nox.Session) -> None:
-    """ruff; hadolint on the Dockerfiles; the CI files, manifests and shell scripts (tools/lint);
-    the demonstration's expected findings."""
+    """ruff, hadolint, the CI files, manifests and shell scripts; the baseline's findings too."""
     sync(session, "lint")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
@@ -66,7 +65,7 @@ def unit(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def build(session: nox.Session) -> None:
-    """Build the service's images (and the demonstration's); each one's size and build time."""
+    """Build the service's images, and the demonstration's; each one's size and build time."""
     tool(session, "build", *session.posargs)
     if DEMONSTRATION:
         session.run(sys.executable, "-m", "demonstration.build", external=True)

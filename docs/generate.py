@@ -212,10 +212,12 @@ except ModuleNotFoundError as missing:
     if missing.name != "demonstration":
         raise
     demonstrated = None
-# The Dockerfiles whose notes the site shows: the service's, and the demonstration's.
+# The Dockerfiles whose notes the site shows: the service's, and the demonstration's. A page
+# of one that a clone removed says so in one line.
 DOCUMENTED = tuple(image.dockerfile for image in shipped()) + (
     ("Dockerfile.baseline",) if demonstrated else ()
 )
+REMOVABLE = ("Dockerfile.minimal", "Dockerfile.baseline")
 
 
 def check_names(module: ast.Module, parameter: str | None) -> list[tuple[str, str]]:
@@ -352,6 +354,10 @@ def generate(out: Path) -> list[Path]:
         "checks.md": checks_tables,
     }
     problems, written = [], []
+    for dockerfile in sorted(set(REMOVABLE) - set(DOCUMENTED)):
+        (out / f"{dockerfile}.md").write_text(
+            f'This copy has no `{dockerfile}`: it was removed (README, "Layout").\n'
+        )
     for dockerfile in DOCUMENTED:
         notes_path = NOTES / f"{dockerfile}.md"
         name = notes_path.relative_to(ROOT).as_posix()

@@ -121,7 +121,7 @@ def test_every_literal_a_check_looks_for_is_in_the_service() -> None:
 
 
 # The Dockerfiles a cloner keeps, and the console script their CMD runs (pyproject.toml).
-DOCKERFILES = [images.OPTIMIZED.dockerfile, images.MINIMAL.dockerfile, "dev.Dockerfile"]
+DOCKERFILES = [*(image.dockerfile for image in images.shipped()), "dev.Dockerfile"]
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES)

@@ -2,6 +2,7 @@
 
 import tomllib
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -16,7 +17,7 @@ def named(image: images.Image, repository: str) -> set[str]:
 
 
 def test_every_dockerfile_builds_with_the_same_uv() -> None:
-    kernel = (images.OPTIMIZED, images.MINIMAL, DEV)
+    kernel = (*images.shipped(), DEV)
     tags = set().union(*(named(image, "ghcr.io/astral-sh/uv") for image in kernel))
     assert len(tags) == 1, f"uv at several tags: {sorted(tags)}"
 
@@ -26,9 +27,11 @@ def test_the_dev_loop_runs_on_the_production_python_base() -> None:
     assert len(named(images.OPTIMIZED, "python")) == 1
 
 
-def test_the_minimal_image_copies_the_production_python() -> None:
-    """Dockerfile.minimal builds on, and copies its interpreter from, the optimized image's base."""
-    assert named(images.MINIMAL, "python") == named(images.OPTIMIZED, "python")
+@pytest.mark.parametrize("image", images.shipped(), ids=lambda image: image.name)
+def test_every_image_runs_the_production_python(image: images.Image) -> None:
+    """Each image builds on, or copies its interpreter from (Dockerfile.minimal), the optimized
+    image's base."""
+    assert named(image, "python") == named(images.OPTIMIZED, "python")
 
 
 def test_uv_lies_in_the_uv_build_range_the_offline_install_needs() -> None:
