@@ -8,6 +8,7 @@ other room's, through the hook ``pytest_contract_images`` (profile.py).
 """
 
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 import testinfra
@@ -17,6 +18,7 @@ from tools import base_images, engine, images
 from tools.containers import PREFIX, Running, named_volume, remove_container, run_python, start
 
 from . import toolbox
+from .health import under_cpu_limit
 from .profile import Expected, Subject
 
 
@@ -94,6 +96,22 @@ def built_images(subjects: list[Subject]) -> None:
         base_images.used()
     except engine.ImageToolError as error:
         pytest.exit(str(error), returncode=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cpu_limited(
+    request: pytest.FixtureRequest, built_images: None
+) -> Iterator[dict[str, Future[tuple[bool, str, str]]]]:
+    """Each image whose check under a 5% CPU limit was selected (health.under_cpu_limit),
+    observed from the session's start, all at once and beside the other checks: it waits a
+    minute at 5% of a CPU."""
+    tags = {
+        item.callspec.params["image"].tag
+        for item in request.session.items
+        if getattr(item, "originalname", "") == "test_stays_healthy_under_a_5_percent_cpu_limit"
+    }
+    with ThreadPoolExecutor(max_workers=max(len(tags), 1)) as pool:
+        yield {tag: pool.submit(under_cpu_limit, tag) for tag in tags}
 
 
 @pytest.fixture(scope="session")
