@@ -8,7 +8,7 @@ ENV UV_COMPILE_BYTECODE=1
 ENV UV_LINK_MODE=copy
 # The base's Python only: the runtime has the same one at the same path.
 ENV UV_PYTHON_DOWNLOADS=never
-# No uv_cache.json in each .dist-info (it holds timestamps): two builds give the same bytes.
+# No uv_cache.json in the project's .dist-info (it holds timestamps): the same bytes each build.
 ENV UV_NO_INSTALLER_METADATA=1
 # Any value: hash-checked bytecode, the same bytes each build; fixed, so no commit reruns a RUN.
 ENV SOURCE_DATE_EPOCH=0
@@ -26,7 +26,7 @@ RUN --mount=from=uv,source=/uv,target=/bin/uv --mount=type=cache,target=/root/.c
 COPY pyproject.toml uv.lock README.md ./
 COPY src src
 # Non-editable; --offline: built by the uv_build in this uv, which must lie in pyproject.toml's
-# [build-system] range (tests/tools/test_pins.py); uv makes .venv/.lock 0777: remove o+w.
+# [build-system] range (tests/tools/test_pins.py); uv makes .venv/.lock 0666: remove o+w.
 RUN --mount=from=uv,source=/uv,target=/bin/uv --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-editable --no-dev --offline \
     && find .venv -perm -0002 ! -type l -exec chmod o-w {} +
@@ -56,7 +56,7 @@ ENV PATH="/app/.venv/bin:${PATH}"
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 # Listen beyond the container's loopback (the default), keep the database in /data.
 ENV SHORTLINK_HOST=0.0.0.0 SHORTLINK_DATA_DIR=/data
-# Keep the database when no volume is named.
+# Data outside the image's layers: a volume, anonymous when none is named.
 VOLUME /data
 # Document the port the service listens on.
 EXPOSE 8000
