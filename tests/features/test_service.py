@@ -8,7 +8,7 @@ import pytest
 from tests import service
 from tests.contract.profile import Expected, fails, verdict
 from tools import images
-from tools.containers import Running, remove_container, serve, stop, try_start
+from tools.containers import Running, remove_container, serve, start, stop, try_start
 
 # Short, so a service that ignores SIGTERM is killed quickly.
 STOP_TIMEOUT = 3
@@ -95,10 +95,8 @@ def test_a_shell_as_pid_1_keeps_the_service_from_closing_it_the_negative_control
     verdict(fails(r"logged on stop: False \(exit code 137\)"), holds, observed)
 
 
-@pytest.mark.feature("BUILD_INFO")
-def test_the_service_reports_the_build_metadata_the_image_passes_it(
-    container: Running, expected: Expected
-) -> None:
+def reports_the_build(container: Running) -> tuple[bool, str]:
+    """Whether the service reports the metadata of the commit its image was built from."""
     metadata = images.build_metadata()
     reported = service.BUILD_INFO(container)
     wanted = {
@@ -106,4 +104,23 @@ def test_the_service_reports_the_build_metadata_the_image_passes_it(
         "revision": metadata["REVISION"],
         "build_date": metadata["CREATED"],
     }
-    verdict(expected, reported == wanted, f"reported {reported}, built from {wanted}")
+    return reported == wanted, f"reported {reported}, built from {wanted}"
+
+
+@pytest.mark.feature("BUILD_INFO")
+def test_the_service_reports_the_build_metadata_the_image_passes_it(
+    container: Running, expected: Expected
+) -> None:
+    verdict(expected, *reports_the_build(container))
+
+
+@pytest.mark.feature("BUILD_INFO")
+def test_without_the_image_passing_it_the_revision_is_unknown_the_negative_control() -> None:
+    """The Dockerfile's last ENV passes the revision; without it (set back to its default), the
+    service reports 'unknown'."""
+    container = start(images.OPTIMIZED.tag, "--env", "SHORTLINK_REVISION=unknown")
+    try:
+        holds, observed = reports_the_build(container)
+    finally:
+        remove_container(container)
+    verdict(fails(r"'revision': 'unknown'"), holds, observed)
