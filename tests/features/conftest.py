@@ -6,7 +6,6 @@ one here instead: the same image run with the protecting setting turned off."""
 import pytest
 
 from tests.contract.conftest import (  # noqa: F401  (fixtures, shared with the contract)
-    ContainerPool,
     bases,
     container,
     own_images,
