@@ -67,6 +67,18 @@ class Subject(images.Image):
         return self.outcomes[check]
 
 
+def one_clear_line(observed: str, code: int, words: str) -> bool:
+    """Whether a start that failed (``observed``: tools.containers.try_start's account) exited
+    with ``code``, said ``words``, and logged exactly one ERROR line and no traceback."""
+    errors = [line for line in observed.splitlines() if " ERROR " in line]
+    return (
+        f"exited with code {code}" in observed
+        and words in observed
+        and len(errors) == 1
+        and "Traceback" not in observed
+    )
+
+
 def verdict(expected: Expected, holds: bool, evidence: str) -> None:
     """Assert the expected outcome; an expected failure must show its stated cause."""
     if expected.holds:

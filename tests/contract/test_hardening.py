@@ -20,7 +20,7 @@ from tools.containers import Running, remove_container, start, stop, try_start, 
 from tools.project import NAME, ROOT
 
 from . import toolbox
-from .profile import Expected, verdict
+from .profile import Expected, one_clear_line, verdict
 from .test_runtime import STOP_TIMEOUT
 from .toolbox import find, image_files
 
@@ -302,9 +302,7 @@ def test_an_unwritable_data_folder_fails_fast_with_one_line(
         evidence = "started, and stored a write in the 0755 root folder" if wrote else "started"
         verdict(expected, False, evidence)
         return
-    errors = [line for line in observed.splitlines() if " ERROR " in line]
-    holds = "exited with code 1" in observed and service.UNWRITABLE_DATA in observed
-    verdict(expected, holds and len(errors) == 1 and "Traceback" not in observed, observed)
+    verdict(expected, one_clear_line(observed, 1, service.UNWRITABLE_DATA), observed)
 
 
 @pytest.mark.parametrize("setting", service.INVALID_SETTINGS.values(), ids=service.INVALID_SETTINGS)
@@ -314,11 +312,5 @@ def test_an_invalid_setting_fails_fast_with_one_line(
     container, observed = try_start(image.tag, "--env", setting)
     if container is not None:
         remove_container(container)
-    holds = (
-        container is None
-        and "exited with code 2" in observed
-        and setting.split("=")[0] in observed
-        and len([line for line in observed.splitlines() if " ERROR " in line]) == 1
-        and "Traceback" not in observed
-    )
+    holds = container is None and one_clear_line(observed, 2, setting.split("=")[0])
     verdict(expected, holds, observed)

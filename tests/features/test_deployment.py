@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests import service
-from tests.contract.profile import Expected, Subject, fails, verdict
+from tests.contract.profile import Expected, Subject, fails, one_clear_line, verdict
 from tools import engine, images
 from tools.containers import (
     remove_container,
@@ -217,14 +217,7 @@ def database_left_by_root(tag: str, volume: str, *run_args: str) -> tuple[bool, 
         finally:
             remove_container(container)
         return False, f"started (health {answer}); a write stored: {wrote}"
-    errors = [line for line in observed.splitlines() if " ERROR " in line]
-    holds = (
-        "exited with code 1" in observed
-        and service.UNWRITABLE_DATABASE in observed
-        and len(errors) == 1
-        and "Traceback" not in observed
-    )
-    return holds, observed
+    return one_clear_line(observed, 1, service.UNWRITABLE_DATABASE), observed
 
 
 @pytest.mark.feature("UNWRITABLE_DATABASE")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests import service
-from tests.contract.profile import Expected, fails, verdict
+from tests.contract.profile import Expected, fails, one_clear_line, verdict
 from tools import images
 from tools.containers import Running, remove_container, serve, start, stop, try_start
 
@@ -34,9 +34,7 @@ def with_unreadable_token(tag: str, token_file: Path, *run_args: str) -> tuple[b
             remove_container(container)
         evidence = "started, and the unreadable token was read" if read else "started"
         return False, f"{evidence} (the file is mode 000: only root reads it)"
-    holds = "exited with code 1" in observed and token.unreadable in observed
-    errors = [line for line in observed.splitlines() if " ERROR " in line]
-    return holds and len(errors) == 1 and "Traceback" not in observed, observed
+    return one_clear_line(observed, 1, token.unreadable), observed
 
 
 @pytest.mark.feature("ADMIN_TOKEN")
