@@ -2,16 +2,19 @@
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
 # Name the base by tag (it moves with patches; @sha256:... pins it); trixie: Debian's current.
 FROM python:3.14-slim-trixie AS builder
+# The profile's Debian packages (pyproject.toml), both kinds: the venv may compile against them.
+ARG BUILD_PACKAGES="" RUNTIME_PACKAGES=""
+# hadolint ignore=SC2086
+RUN if [ -n "${BUILD_PACKAGES}${RUNTIME_PACKAGES}" ]; then apt-get update && apt-get install \
+    --yes --no-install-recommends ${BUILD_PACKAGES} ${RUNTIME_PACKAGES}; fi
 # Compile the venv's bytecode now: the app, read-only at run time, never compiles it.
 ENV UV_COMPILE_BYTECODE=1
 # Copy from the cache mount, another filesystem: hard links cannot reach it.
 ENV UV_LINK_MODE=copy
 # The base's Python only: the runtime has the same one at the same path.
 ENV UV_PYTHON_DOWNLOADS=never
-# No uv_cache.json in the project's .dist-info (it holds timestamps): the same bytes each build.
-ENV UV_NO_INSTALLER_METADATA=1
-# Any value: hash-checked bytecode, the same bytes each build; fixed, so no commit reruns a RUN.
-ENV SOURCE_DATE_EPOCH=0
+# The same bytes each build: no uv_cache.json (timestamps) in .dist-info; hash-checked .pyc.
+ENV UV_NO_INSTALLER_METADATA=1 SOURCE_DATE_EPOCH=0
 # Build where the runtime will find the venv.
 WORKDIR /app
 # Dependencies first (uv mounted, never in a layer), reused until uv.lock or pyproject.toml change.
@@ -39,21 +42,22 @@ RUN .venv/bin/python -c 'import importlib, py_compile, sys, sysconfig; \
 
 # The builder's image exactly: the venv's bin/python links to this base's interpreter.
 FROM python:3.14-slim-trixie AS runtime
-# A numeric uid: Kubernetes' runAsNonRoot can only verify a number.
-ARG APP_UID=10001
-# The app's user (no shell, no home), /data for it and group 0 (OpenShift); no setuid bits.
+# A numeric uid: Kubernetes' runAsNonRoot can only verify a number. The runtime's packages.
+ARG APP_UID=10001 RUNTIME_PACKAGES=""
+# The app's user (no shell/home), /data (group 0: OpenShift), the packages; no setuid bits.
+# hadolint ignore=SC2086
 RUN groupadd --gid "${APP_UID}" app && useradd --no-log-init --uid "${APP_UID}" --gid app \
        --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin app \
     && install --directory --owner="${APP_UID}" --group=0 --mode=0770 /data \
+    && if [ -n "${RUNTIME_PACKAGES}" ]; then apt-get update && apt-get install --yes \
+       --no-install-recommends ${RUNTIME_PACKAGES} && rm -rf /var/lib/apt/lists/*; fi \
     && find / -xdev -perm /6000 -type f -exec chmod a-s {} +
 # Copy only the venv, root-owned: the app cannot rewrite its own code.
 COPY --from=builder /app/.venv /app/.venv
 # That bytecode, beside the stdlib's sources: start, stop and probe compile (almost) nothing.
 COPY --from=builder /bytecode/ /
-# The venv's programs first.
-ENV PATH="/app/.venv/bin:${PATH}"
-# Python: each log line reaches `docker logs` at once; no bytecode written (the app can write none).
-ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+# The venv's programs first; each log line reaches `docker logs` at once; no bytecode written.
+ENV PATH="/app/.venv/bin:${PATH}" PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 # Listen beyond the container's loopback (the default), keep the database in /data.
 ENV SHORTLINK_HOST=0.0.0.0 SHORTLINK_DATA_DIR=/data
 # Data outside the image's layers: a volume, anonymous when none is named.
@@ -66,11 +70,7 @@ USER ${APP_UID}:${APP_UID}
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --start-interval=1s --retries=3 \
     CMD ["python", "-m", "shortlink.healthcheck"]
 # Build metadata (labels, the /version endpoint) last: it changes every commit, nothing above.
-ARG VERSION=unknown
-ARG DESCRIPTION=unknown
-ARG REVISION=unknown
-ARG CREATED=unknown
-ARG SOURCE_URL=unknown
+ARG VERSION=unknown DESCRIPTION=unknown REVISION=unknown CREATED=unknown SOURCE_URL=unknown
 LABEL org.opencontainers.image.title="shortlink" org.opencontainers.image.source="${SOURCE_URL}" \
       org.opencontainers.image.description="${DESCRIPTION}" org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.version="${VERSION}" org.opencontainers.image.created="${CREATED}" \

@@ -1,11 +1,17 @@
 # The dev loop, built by compose.yaml's `dev` and `test` services: the project editable, the
-# unit tests' dependencies, uvicorn reloading on each edit `compose up --watch dev` syncs in.
+# unit tests' dependencies, the profile's dev server reloading on each edit `compose up --watch
+# dev` syncs in.
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
 
 # The production image's base, so the dev loop runs the same Python.
 FROM python:3.14-slim-trixie AS dev
-# The production image's numeric uid.
-ARG APP_UID=10001
+# The production image's numeric uid; the profile's Debian packages (pyproject.toml), both kinds.
+ARG APP_UID=10001 BUILD_PACKAGES="" RUNTIME_PACKAGES=""
+# The venv compiles against them and the dev server loads them; one package per word.
+# hadolint ignore=SC2086
+RUN if [ -n "${BUILD_PACKAGES}${RUNTIME_PACKAGES}" ]; then apt-get update && apt-get install \
+    --yes --no-install-recommends ${BUILD_PACKAGES} ${RUNTIME_PACKAGES} \
+    && rm -rf /var/lib/apt/lists/*; fi
 # Skip bytecode, so the image builds faster; copy out of the cache mount; the base's Python.
 ENV UV_COMPILE_BYTECODE=0 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
 WORKDIR /app
@@ -33,8 +39,6 @@ RUN --mount=from=uv,source=/uv,target=/bin/uv \
 # As in production: the venv first, logs at once, data in /data.
 ENV PATH="/app/.venv/bin:${PATH}" PYTHONUNBUFFERED=1 SHORTLINK_DATA_DIR=/data
 EXPOSE 8000
-# The numeric uid alone: watch's copy cannot look up a `:gid`.
+# The numeric uid alone: watch's copy cannot look up a `:gid`. No CMD: compose's override gives
+# the `dev` service the profile's dev-command (tools/compose.py), the `test` service its own.
 USER ${APP_UID}
-# Reload when a file under src/ changes; uvicorn's CLI reads no SHORTLINK_HOST.
-CMD ["uvicorn", "shortlink.app:create_app", "--factory", "--reload", "--reload-dir", "src", \
-     "--host", "0.0.0.0", "--port", "8000"]

@@ -71,6 +71,10 @@ SAME_APP = "the same application runs in it: the service's property, not the ima
 SAME_HERE: dict[str, str] = {
     "test_every_stdlib_module_the_service_imports_loads": SAME_APP,
     "test_venv_interpreter_resolves_in_the_image": "poetry's venv resolves too",
+    "test_every_extension_module_finds_its_shared_libraries": (
+        "the full Debian image holds every library; negative control: "
+        "test_every_extension_module_finds_its_shared_libraries_fails_one_without_libbz2"
+    ),
     "test_has_no_world_writable_file_outside_tmp_and_data": (
         "its files come from apt, COPY and poetry with a 022 umask; negative control: "
         "test_world_writable_flags_a_mode_666_file_and_nothing_writable_by_design"

@@ -3,16 +3,18 @@ baseline cannot fail is shown failing here, on an image or a tree made to fail i
 table (expected.py) states an outcome for every check of the contract, and only for those."""
 
 import ast
+import re
 import subprocess
 import uuid
 from pathlib import Path
 
 import testinfra
 
+from tests.contract.test_attack_surface import linked_libraries
 from tests.contract.test_hardening import dive_verdict, world_writable
 from tests.contract.toolbox import find
 from tools import engine, images
-from tools.containers import PREFIX
+from tools.containers import PREFIX, remove_container, run_python, start
 from tools.project import ROOT
 
 from .expected import OUTCOMES, SAME_HERE
@@ -67,6 +69,45 @@ def test_layers_waste_nothing_fails_an_image_that_writes_a_file_twice() -> None:
         assert built.returncode == 0, built.stderr[-1500:]
         passes, seen = dive_verdict(tag)
         assert not passes, f"dive let a file written twice through: {seen}"
+    finally:
+        engine.docker("image", "rm", "--force", tag, check=False)
+
+
+# The optimized image without one library an extension module of its standard library links
+# (_bz2's libbz2): it starts and serves, since the service never imports bz2.
+WITHOUT_A_LIBRARY = """FROM {base}
+USER 0
+RUN rm /usr/lib/*-linux-gnu/libbz2.so.1*
+USER {user}
+"""
+
+
+def test_every_extension_module_finds_its_shared_libraries_fails_one_without_libbz2() -> None:
+    """The negative control of `test_every_extension_module_finds_its_shared_libraries`: the
+    same resolution, run by the image's Python, finds _bz2's library missing."""
+    tag = f"{PREFIX}-without-libbz2:{uuid.uuid4().hex[:12]}"
+    user = engine.inspect(images.OPTIMIZED.tag)["Config"]["User"]
+    built = subprocess.run(
+        ["docker", "buildx", "build", "--load", "--quiet", "--tag", tag, "-"],
+        input=WITHOUT_A_LIBRARY.format(base=images.OPTIMIZED.tag, user=user),
+        capture_output=True,
+        text=True,
+    )
+    try:
+        assert built.returncode == 0, built.stderr[-1500:]
+        container = start(tag)
+        try:
+
+            def python(code: str) -> str:
+                done = run_python(container, ("python",), code)
+                assert done.returncode == 0, done.stderr[-2000:]
+                return done.stdout
+
+            holds, evidence = linked_libraries(python)
+        finally:
+            remove_container(container)
+        assert not holds, f"a missing libbz2 went unseen: {evidence}"
+        assert re.search(r"_bz2\.\S+\.so': \['libbz2\.so", evidence), evidence
     finally:
         engine.docker("image", "rm", "--force", tag, check=False)
 

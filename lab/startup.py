@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from lab import IMAGES, platforms, report
 from tools import base_images, containers, engine, images, layer_sizes
-from tools.project import HEALTH_PATH
+from tools.profile import profile
 
 # Waiting longer than this, the container is checked: one that exited will never answer. Not
 # sooner: asking the engine costs time the start is measured in.
@@ -81,7 +81,7 @@ def ratio(these: list[float], reference: list[float]) -> float:
 def table(timings: dict[str, Timings], reference: str) -> str:
     rounds = len(timings[reference].ready)
     lines = [
-        f"| image | unpacked | run to `{HEALTH_PATH}`, median of {rounds} | its range "
+        f"| image | unpacked | run to `{profile().health_path}`, median of {rounds} | its range "
         f"| vs `{reference}` | `docker stop`, median | vs `{reference}` |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]

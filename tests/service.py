@@ -4,6 +4,10 @@ here, every literal they look for included, and each image's profile. Replacing 
 Rewrite this module for your API; `nox -s unit` (tests/seam) says in seconds what is missing or
 inconsistent, and the image contract around it stays as it is.
 
+What the builds, compose and the checks need to run it (its health path, the settings it must
+be given, its system packages, its dev server) is its profile, pyproject.toml's
+``[tool.service]`` (tools/profile.py); this module says how the checks talk to it.
+
 What the Dockerfiles and compose.yaml assume of every service (tests/seam checks the names):
 its console script ``PACKAGE`` (pyproject.toml) runs ``PACKAGE.__main__:main``, which serves
 on ``PACKAGE_HOST``:``PACKAGE_PORT`` (8000 unless set) and keeps its data in
@@ -18,7 +22,6 @@ Required of every service, here:
 - ``IMAGES``: each image's ``ImageProfile`` (tests/contract/profile.py): what only it promises
   (no shell, no package manager, no pip, a size cap) and how to run its Python;
   ``VENV_BUDGET_MB``: what the venv may add to the runtime base;
-- ``HEALTH_PATH`` (tools/project.py): answers 200 once the service serves;
 - ``round_trip(container)``: a write and its read-back through the published port, '' when
   they worked, else what happened;
 - ``write(container, n)``: the n-th write of a series the service acknowledges as durable: its
@@ -55,14 +58,13 @@ from typing import TYPE_CHECKING
 
 from tests.contract.profile import ImageProfile
 from tests.seam.shapes import AdminToken, DevEdit, ProxyHeaders
-from tools.project import ENV_PREFIX, HEALTH_PATH, PACKAGE
+from tools.profile import profile
+from tools.project import ENV_PREFIX, PACKAGE
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from tools.containers import Running as Container
-
-__all__ = ["HEALTH_PATH"]  # re-exported: the checks read the health path here too
 
 # The service's own settings that the image tests set.
 # Each image's profile, by image name (tools/images.py: optimized is `Dockerfile`, minimal is
@@ -156,7 +158,7 @@ def _edit_health(root: "Path", marker: str) -> None:
 
 def _serves_health(container: "Container", marker: str) -> bool:
     try:
-        return container.request("GET", HEALTH_PATH).json().get("status") == marker
+        return container.request("GET", profile().health_path).json().get("status") == marker
     except (OSError, ValueError):
         return False
 

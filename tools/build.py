@@ -15,7 +15,8 @@ import argparse
 import sys
 
 from tools import base_images, engine, images, layer_sizes
-from tools.project import HEALTH_PATH, ROOT
+from tools.profile import profile
+from tools.project import ROOT
 
 
 def build_all() -> None:
@@ -56,10 +57,11 @@ def serve(port: int) -> None:
     published = f"127.0.0.1:{port}:8000"
     engine.docker(
         "run", "--detach", "--name", name, "--publish", published,
-        "--volume", f"{volume}:/data", images.OPTIMIZED.tag,
+        "--volume", f"{volume}:/data", *profile().run_args(), images.OPTIMIZED.tag,
     )  # fmt: skip
+    url = f"http://127.0.0.1:{port}{profile().health_path}"
     print(
-        f"{images.OPTIMIZED.tag} runs as container {name}: http://127.0.0.1:{port}{HEALTH_PATH}; "
+        f"{images.OPTIMIZED.tag} runs as container {name}: {url}; "
         f"logs: docker logs -f {name}; stop: docker rm -f {name} (data stays in volume {volume})"
     )
 

@@ -1,18 +1,23 @@
-"""Compose under this project's build conditions, for `nox -s compose` and its tests:
-``python -m tools.compose`` checks Compose and writes the override (exit 1 with one line).
+"""Compose with the service's profile, under this machine's build conditions, for `nox -s
+compose` and its tests: ``python -m tools.compose`` checks Compose and writes the override
+(exit 1 with one line).
 
-compose.yaml names the official bases only, so that `docker compose up --build` builds as anyone
-online would. On a machine that builds with stand-ins or behind a TLS-intercepting proxy, an
-override file gives Compose what images.build gives buildx: the stand-ins as named contexts
-(`additional_contexts`) and the host's CA bundle as the build secret.
+compose.yaml knows no service: the override gives it what the profile declares
+(tools/profile.py): the Debian packages as build args, the required settings, the secrets (the
+`app` service's, each from the file ./NAME or $NAME_FILE) and the dev server (the `dev` service's
+command). It names the official bases only; on a machine that builds with stand-ins or behind a
+TLS-intercepting proxy, the override also gives Compose what images.build gives buildx: the
+stand-ins as named contexts (`additional_contexts`) and the host's CA bundle as a build secret.
 """
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 from tools import base_images, engine, images
+from tools.profile import profile
 from tools.project import ROOT
 
 COMPOSE_FILE = ROOT / "compose.yaml"
@@ -44,20 +49,34 @@ def write_override(bases: dict[str, str], compose_file: Path = COMPOSE_FILE) -> 
             "compose", "-f", str(compose_file), "--profile", "*", "config", "--format", "json"
         )
     )
-    build: dict[str, object] = {}
+    service = profile(compose_file.parent)
+    build: dict[str, object] = {"args": service.build_args()}
     standins = {ref: f"docker-image://{used}" for ref, used in bases.items() if used != ref}
     if standins:
         build["additional_contexts"] = standins
-    override: dict[str, object] = {}
+    secrets = {
+        name: {"file": f"${{{secret_variable(name)}:-./{name}}}"} for name in service.secrets
+    }
     if images.CA_BUNDLE.is_file():
         build["secrets"] = ["ca-bundle"]
-        override["secrets"] = {"ca-bundle": {"file": str(images.CA_BUNDLE)}}
-    override["services"] = {
-        name: {"build": build} for name, service in config["services"].items() if "build" in service
+        secrets["ca-bundle"] = {"file": str(images.CA_BUNDLE)}
+    services: dict[str, dict[str, object]] = {
+        name: {"build": build} for name, found in config["services"].items() if "build" in found
     }
+    for name in ("app", "dev"):
+        services[name]["environment"] = service.settings
+    services["app"]["secrets"] = list(service.secrets)
+    services["dev"]["command"] = list(service.dev_command)
+    override = {"services": services} | ({"secrets": secrets} if secrets else {})
     OVERRIDE.parent.mkdir(parents=True, exist_ok=True)
     OVERRIDE.write_text(json.dumps(override, indent=2) + "\n")
     return OVERRIDE
+
+
+def secret_variable(name: str) -> str:
+    """The variable that may name a secret's file instead of ./NAME: admin_token ->
+    ADMIN_TOKEN_FILE."""
+    return re.sub(r"\W", "_", name).upper() + "_FILE"
 
 
 def main() -> int:

@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from tools import engine
-from tools.project import HEALTH_PATH, NAME
+from tools.profile import profile
+from tools.project import NAME
 
 # The port the images listen on inside the container.
 CONTAINER_PORT = 8000
@@ -103,7 +104,8 @@ def named_volume(prefix: str) -> Iterator[str]:
 def run_detached(
     tag: str, *run_args: str, name: str | None = None, command: Sequence[str] = ()
 ) -> Running:
-    """``docker run --detach --publish 127.0.0.1::8000 [--name NAME] RUN_ARGS TAG [COMMAND]``:
+    """``docker run --detach --publish 127.0.0.1::8000 [--name NAME] RUN_ARGS TAG [COMMAND]``,
+    with the settings the service's profile requires first (RUN_ARGS may override them):
     ``command``, in exec form, replaces the image's CMD.
 
     Raises engine.ImageToolError when docker refuses to create or start the container.
@@ -111,14 +113,16 @@ def run_detached(
     named = ("--name", name) if name else ()
     published = ("--publish", f"127.0.0.1::{CONTAINER_PORT}")
     container = engine.docker(
-        "run", "--detach", *named, *published, *run_args, tag, *command
+        "run", "--detach", *named, *published, *profile().run_args(), *run_args, tag, *command
     ).strip()
     address = engine.docker("port", container, f"{CONTAINER_PORT}/tcp", check=False).splitlines()
     return Running(container, int(address[0].rsplit(":", 1)[1]) if address else 0)
 
 
-def answers(port: int, path: str = HEALTH_PATH, timeout: float = 1.0) -> bool:
-    """Whether GET http://127.0.0.1:PORT/PATH answers 200 within ``timeout`` seconds."""
+def answers(port: int, path: str | None = None, timeout: float = 1.0) -> bool:
+    """Whether GET http://127.0.0.1:PORT/PATH (default: the profile's health path) answers 200
+    within ``timeout`` seconds."""
+    path = path or profile().health_path
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         connection.request("GET", path)
@@ -133,7 +137,7 @@ def wait_until_serving(
     port: int,
     alive: Callable[[], bool],
     *,
-    path: str = HEALTH_PATH,
+    path: str | None = None,
     limit: float = START_LIMIT_SECONDS,
     started: float | None = None,
     interval: float = 0.05,
@@ -147,6 +151,7 @@ def wait_until_serving(
     NotServing (without logs) when ``alive()`` says no, or after ``limit`` seconds.
     """
     started = time.perf_counter() if started is None else started
+    path = path or profile().health_path
     url = f"http://127.0.0.1:{port}{path}"
     while (waited := time.perf_counter() - started) < limit:
         if port and answers(port, path):
@@ -174,7 +179,7 @@ def serve(
     *run_args: str,
     name: str | None = None,
     command: Sequence[str] = (),
-    path: str = HEALTH_PATH,
+    path: str | None = None,
     limit: float = START_LIMIT_SECONDS,
     interval: float = 0.05,
     check_after: float = 0.0,
@@ -220,7 +225,7 @@ def remove_container(container: "Running | str") -> None:
 
 
 def try_start(
-    tag: str, *run_args: str, health_path: str = HEALTH_PATH, limit: float = START_LIMIT_SECONDS
+    tag: str, *run_args: str, health_path: str | None = None, limit: float = START_LIMIT_SECONDS
 ) -> tuple[Running | None, str]:
     """Serve ``tag`` (a fresh ``PREFIX-...`` name) until ``health_path`` answers 200: the
     container and '', or None and what was observed (exit code, last logs) when it stopped or

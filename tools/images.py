@@ -3,6 +3,7 @@ builds them (build args, stand-in bases as named contexts, build secrets) and th
 them."""
 
 import re
+import shlex
 import subprocess
 import time
 from dataclasses import dataclass
@@ -10,12 +11,15 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from tools.engine import ImageToolError, docker, image_exists, image_id
+from tools.profile import profile
 from tools.project import DESCRIPTION, NAME, ROOT, VERSION
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 BUILD_DIR = ROOT / "build"
 # Written by `nox -s build` next to the image: the optimized image's bill of materials.
 SBOM = BUILD_DIR / "sbom" / f"{NAME}-optimized.cdx.json"
+# The build args that carry the service profile's Debian packages (tools/profile.py).
+PACKAGE_ARGS = {"BUILD_PACKAGES", "RUNTIME_PACKAGES"}
 # `FROM [--platform=...] REF [AS STAGE]`
 FROM_LINE = re.compile(r"^FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?", re.MULTILINE | re.I)
 
@@ -27,8 +31,9 @@ class Image:
     dockerfile: str
 
     def declared_args(self, root: Path = ROOT) -> set[str]:
-        """The names of the Dockerfile's ARGs."""
-        return set(re.findall(r"^ARG (\w+)", (root / self.dockerfile).read_text(), re.MULTILINE))
+        """The names of the Dockerfile's ARGs (one ``ARG`` may declare several)."""
+        lines = re.findall(r"^ARG\s+(.*)$", (root / self.dockerfile).read_text(), re.MULTILINE)
+        return {word.split("=", 1)[0] for line in lines for word in shlex.split(line)}
 
     def from_lines(self, root: Path = ROOT) -> list[tuple[str, str]]:
         """(image, stage) of each FROM."""
@@ -138,7 +143,11 @@ def build(
     to SOURCE_DATE_EPOCH). ``options``: more buildx flags (the lab's ``--platform``...).
     """
     declared = image.declared_args(context) | {"SOURCE_DATE_EPOCH"}  # BuildKit reads it itself
-    args = {k: v for k, v in build_metadata(context).items() if k in declared}
+    args = build_metadata(context)
+    # The service's packages, where the Dockerfile takes them (the baseline does not).
+    if PACKAGE_ARGS & declared:
+        args |= profile(context).build_args()
+    args = {name: value for name, value in args.items() if name in declared}
     args |= build_args or {}
     # Stand-ins replace the bases the FROM lines name, which stay as written.
     contexts = {ref: bases[ref] for ref in image.base_images(context) if bases[ref] != ref}

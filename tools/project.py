@@ -1,5 +1,5 @@
-"""The project's name, said once in pyproject.toml, and its health endpoint: every tool and test
-reads them from here."""
+"""The project's name, said once in pyproject.toml: every tool and test reads it from here (the
+service's profile, also in pyproject.toml: tools/profile.py)."""
 
 import subprocess
 import tomllib
@@ -15,8 +15,6 @@ DESCRIPTION: str = _PROJECT["description"]
 # The import package, and the prefix of every setting the service reads (see its settings.py).
 PACKAGE = NAME.replace("-", "_")
 ENV_PREFIX = f"{PACKAGE.upper()}_"
-# The service's health endpoint, which every tool and image check that waits for it asks.
-HEALTH_PATH = "/healthz"
 
 
 class NotACheckout(RuntimeError):

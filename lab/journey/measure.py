@@ -21,7 +21,8 @@ from pathlib import Path
 from lab import platforms, report, startup
 from lab.journey.plan import STEPS, Step
 from tools import base_images, canaries, engine, images, layer_sizes
-from tools.project import HEALTH_PATH, PACKAGE, ROOT
+from tools.profile import profile
+from tools.project import PACKAGE, ROOT
 
 # The seed's commonly quoted figures for the same journey, compared with ours in the result.
 QUOTED = {"baseline_mb": 937, "final_mb": 219, "baseline_s": 36, "final_s": 8}
@@ -182,7 +183,7 @@ def header(runs: int, first: str) -> list[str]:
     return [
         f"| {first} | size, unpacked | layers | cold build (median of {runs}) "
         "| rebuild after a source edit | deps from cache | root | secrets leaked | hadolint "
-        f"| run to {HEALTH_PATH} (median) | docker stop (median) |",
+        f"| run to {profile().health_path} (median) | docker stop (median) |",
         "|---|---:|---:|---:|---:|:-:|:-:|---|:-:|---:|---:|",
     ]
 

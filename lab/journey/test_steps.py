@@ -10,7 +10,8 @@ from lab.journey import measure
 from lab.journey.plan import STEPS, Step
 from tools import base_images, engine, images
 from tools.containers import remove_container, start
-from tools.project import HEALTH_PATH, ROOT
+from tools.profile import profile
+from tools.project import ROOT
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +31,7 @@ def test_journey_step_builds_and_answers_healthz(step: Step, journey_bases: dict
     images.build(image, journey_bases, quiet=True)
     container = start(image.tag)
     try:
-        assert container.request("GET", HEALTH_PATH).json() == {"status": "ok"}
+        assert container.request("GET", profile().health_path).json() == {"status": "ok"}
     finally:
         remove_container(container)
 

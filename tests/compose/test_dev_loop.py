@@ -11,6 +11,7 @@ import pytest
 from tests import service
 from tools import engine
 from tools.containers import Running as Container
+from tools.profile import profile
 from tools.project import ROOT
 
 from .stack import BUILD_SECONDS, Stack, numeric_non_root
@@ -63,7 +64,7 @@ def dev_loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 def serves(container: Container) -> bool:
     try:
-        return container.request("GET", service.HEALTH_PATH).status == 200
+        return container.request("GET", profile().health_path).status == 200
     except OSError:
         return False
 

@@ -13,6 +13,7 @@ from tests import service
 from tools import compose, engine, images
 from tools.containers import Running as Container
 from tools.containers import wait_for_health
+from tools.profile import profile
 from tools.project import ROOT
 
 from .stack import Stack, numeric_non_root
@@ -21,17 +22,22 @@ TOKEN = "compose-test-admin-token"
 
 
 @pytest.fixture(scope="module")
-def token_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("secret") / "admin_token"
-    path.write_text(TOKEN + "\n")
-    # Readable by the image's uid, as a user's `echo ... > admin_token` would be.
-    path.chmod(0o644)
-    return path
+def secret_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A file for each secret the profile declares, as the variables that name them."""
+    folder = tmp_path_factory.mktemp("secrets")
+    named = {}
+    for name in profile().secrets:
+        path = folder / name
+        path.write_text(TOKEN + "\n")
+        # Readable by the image's uid, as a user's `echo ... > admin_token` would be.
+        path.chmod(0o644)
+        named[compose.secret_variable(name)] = str(path)
+    return named
 
 
 @contextmanager
-def new_stack(token_file: Path) -> Iterator[Stack]:
-    stack = Stack(env={"ADMIN_TOKEN_FILE": str(token_file)})
+def new_stack(secret_files: dict[str, str]) -> Iterator[Stack]:
+    stack = Stack(env=secret_files)
     try:
         yield stack
     finally:
@@ -40,9 +46,9 @@ def new_stack(token_file: Path) -> Iterator[Stack]:
 
 
 @pytest.fixture(scope="module")
-def stack(token_file: Path) -> Iterator[Stack]:
+def stack(secret_files: dict[str, str]) -> Iterator[Stack]:
     """One stack, up and healthy, shared by the checks that only look at it."""
-    with new_stack(token_file) as running:
+    with new_stack(secret_files) as running:
         running.up()
         yield running
 
@@ -53,14 +59,15 @@ def app(stack: Stack) -> Container:
 
 
 @pytest.fixture
-def own_stack(token_file: Path) -> Iterator[Stack]:
+def own_stack(secret_files: dict[str, str]) -> Iterator[Stack]:
     """A stack for a test that takes it down and up again."""
-    with new_stack(token_file) as fresh:
+    with new_stack(secret_files) as fresh:
         yield fresh
 
 
 def test_compose_file_is_valid() -> None:
-    done = Stack(env={"ADMIN_TOKEN_FILE": "/nonexistent"}).run("config", "--quiet", check=False)
+    missing = {compose.secret_variable(name): "/nonexistent" for name in profile().secrets}
+    done = Stack(env=missing).run("config", "--quiet", check=False)
     assert done.returncode == 0, done.stderr
     plain = engine.docker(
         "compose", "-f", str(compose.COMPOSE_FILE), "config", "--quiet", check=False
@@ -68,9 +75,11 @@ def test_compose_file_is_valid() -> None:
     assert plain == ""
 
 
+@pytest.mark.feature("ADMIN_TOKEN")
 def test_without_the_token_file_up_says_in_one_line_which_file_to_create(tmp_path: Path) -> None:
-    missing = tmp_path / "admin_token"
-    stack = Stack(env={"ADMIN_TOKEN_FILE": str(missing)})
+    secret = Path(service.ADMIN_TOKEN.path).name
+    missing = tmp_path / secret
+    stack = Stack(env={compose.secret_variable(secret): str(missing)})
     try:
         done = stack.run("up", "--wait", "--build", "app", timeout=600, check=False)
     finally:

@@ -144,6 +144,48 @@ def test_every_stdlib_module_the_service_imports_loads(
     verdict(expected, not failed, evidence + (f"; not in this version: {absent}" if absent else ""))
 
 
+# Run by the image's Python: the image's own dynamic loader (`ld.so --list`, what `ldd` runs, so
+# no shell and no ldd are needed) resolves what each ELF file of the interpreter's prefix
+# (/usr/local: the interpreter, the stdlib's extension modules) and of the venv (its compiled
+# dependencies) links. Its answer: {"loader", "checked", "missing": {file: [library...]}}.
+LINKED_LIBRARIES = """
+import glob, json, os, subprocess, sys
+loader = sorted(glob.glob("/lib*/ld-linux*.so*") + glob.glob("/lib/*/ld-linux*.so*"))[0]
+found = set()
+for root in sorted({sys.prefix, sys.base_prefix}):
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(folder, name)
+            if (name.endswith(".so") or ".so." in name) and not os.path.islink(path):
+                found.add(path)
+found.add(os.path.realpath(sys.executable))
+missing = {}
+for path in sorted(found):
+    listed = subprocess.run([loader, "--list", path], capture_output=True, text=True).stdout
+    lost = [line.split()[0] for line in listed.splitlines() if "not found" in line]
+    if lost:
+        missing[path] = lost
+print(json.dumps({"loader": loader, "checked": len(found), "missing": missing}))
+"""
+
+
+def linked_libraries(python: Callable[[str], str]) -> tuple[bool, str]:
+    """Whether every ELF file of the image's Python and venv finds its shared libraries; the
+    evidence."""
+    seen = json.loads(python(LINKED_LIBRARIES))
+    evidence = f"{seen['checked']} files resolved by {seen['loader']}; missing: {seen['missing']}"
+    return seen["checked"] > 0 and not seen["missing"], evidence
+
+
+def test_every_extension_module_finds_its_shared_libraries(
+    expected: Expected, python: Callable[[str], str]
+) -> None:
+    """A distroless runtime carries only the libraries it was given: a venv's driver built
+    against libpq starts, serves and passes a round trip on another store, and fails only when
+    imported (issue: the minimal image that left out libpq.so.5)."""
+    verdict(expected, *linked_libraries(python))
+
+
 def resolve(links: dict[str, str], path: str) -> Iterator[str]:
     """Follow ``path`` through the image's links (path -> target, both as `find` prints them);
     yield each step. Not `realpath` in the toolbox: under /proc/1/root an absolute target would

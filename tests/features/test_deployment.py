@@ -22,6 +22,7 @@ from tools.containers import (
     try_start,
     wait_for_health,
 )
+from tools.profile import profile
 from tools.project import ENV_PREFIX
 
 # What Kubernetes injects into every pod of a namespace holding a Service named like the
@@ -139,7 +140,7 @@ def serves_both_stacks(tag: str, python: tuple[str, ...], host: str) -> tuple[bo
         health = wait_for_health(container)
         ask = (
             "import http.client as h; c = h.HTTPConnection('::1', 8000, timeout=5); "
-            f"c.request('GET', {service.HEALTH_PATH!r}); print(c.getresponse().status)"
+            f"c.request('GET', {profile().health_path!r}); print(c.getresponse().status)"
         )
         answer = run_python(container, python, ask)
     finally:
@@ -213,7 +214,7 @@ def database_left_by_root(tag: str, volume: str, *run_args: str) -> tuple[bool, 
     if container is not None:
         try:
             wrote = service.write(container, 2) is not None
-            answer = container.request("GET", service.HEALTH_PATH).status
+            answer = container.request("GET", profile().health_path).status
         finally:
             remove_container(container)
         return False, f"started (health {answer}); a write stored: {wrote}"

@@ -11,10 +11,10 @@ import pytest
 from tests import service
 from tests.contract.profile import ImageProfile
 from tools import images
+from tools.profile import profile
 from tools.project import ENV_PREFIX, PACKAGE, ROOT
 
 REQUIRED = {
-    "HEALTH_PATH": str,
     "GRACEFUL_SHUTDOWN_SECONDS": int,
     "DATA_DIR": str,
     "INVALID_SETTINGS": dict,
@@ -45,6 +45,11 @@ SOURCES = ROOT / "src" / PACKAGE
 
 def source_text() -> str:
     return "\n".join(path.read_text() for path in sorted(SOURCES.rglob("*.py")))
+
+
+def test_the_service_profile_is_complete() -> None:
+    """pyproject.toml's [tool.service]: a ProfileError here names the field it lacks."""
+    assert profile().dev_command, profile()
 
 
 @pytest.mark.parametrize(("name", "kind"), REQUIRED.items())
@@ -84,7 +89,7 @@ def test_declares_nothing_the_checks_do_not_read() -> None:
     public = {name for name in vars(service) if not name.startswith("_") and name.isidentifier()}
     known = set(REQUIRED) | set(REQUIRED_FUNCTIONS) | set(OPTIONAL) | ALSO
     unknown = {name for name in public - known if not inspect.ismodule(getattr(service, name))}
-    unknown -= {"ENV_PREFIX", "PACKAGE", "annotations"}
+    unknown -= {"ENV_PREFIX", "PACKAGE", "annotations", "profile"}
     assert not unknown, f"not read by any check: {sorted(unknown)} (name a helper _like_this)"
 
 
@@ -106,7 +111,7 @@ def test_settings_it_names_are_the_services() -> None:
 def test_every_literal_a_check_looks_for_is_in_the_service() -> None:
     """The words the checks expect in logs and answers are the service's own."""
     text = source_text()
-    literals = [service.HEALTH_PATH, service.UNWRITABLE_DATA]
+    literals = [profile().health_path, service.UNWRITABLE_DATA]
     if service.ADMIN_TOKEN:
         literals += [service.ADMIN_TOKEN.unreadable, service.ADMIN_TOKEN.disabled]
     if service.CLOSED_ON_STOP:
@@ -137,3 +142,11 @@ def test_what_the_dockerfiles_run_is_in_the_service(dockerfile: str) -> None:
         assert path.is_file(), f"{dockerfile} runs {PACKAGE}.{module}: {path} is missing"
         name = function or "main"
         assert re.search(rf"^def {name}\(", path.read_text(), re.M), f"{path}: no {name}()"
+
+
+def test_a_secret_the_service_reads_is_one_its_profile_declares() -> None:
+    """Compose mounts only the profile's secrets: the admin token's file must be one of them."""
+    if service.ADMIN_TOKEN:
+        path = service.ADMIN_TOKEN.path
+        declared = [f"/run/secrets/{name}" for name in profile().secrets]
+        assert path in declared, f"{path}: add its name to [tool.service] secrets ({declared})"

@@ -10,6 +10,7 @@ import yaml
 
 from tests import service
 from tools import images
+from tools.profile import profile
 from tools.project import ENV_PREFIX, ROOT
 
 MANIFESTS = ROOT / "deploy" / "kubernetes"
@@ -52,7 +53,7 @@ def dockerfile(pattern: str) -> str:
 def test_runs_as_the_images_numeric_uid_and_never_root(
     pod: dict, container: dict, compose_app: dict
 ) -> None:
-    uid = int(dockerfile(r"^ARG APP_UID=(\d+)$"))
+    uid = int(dockerfile(r"^ARG APP_UID=(\d+)\b"))
     for context in (pod["securityContext"], container["securityContext"]):
         assert context["runAsNonRoot"] is True
         assert (context["runAsUser"], context["runAsGroup"]) == (uid, uid)
@@ -79,8 +80,8 @@ def test_probes_ask_the_health_and_readiness_paths_on_the_exposed_port(container
     assert [p["containerPort"] for p in container["ports"]] == [port]
     named = {p["name"]: p["containerPort"] for p in container["ports"]}
     for probe, path in [
-        ("startupProbe", service.HEALTH_PATH),
-        ("livenessProbe", service.HEALTH_PATH),
+        ("startupProbe", profile().health_path),
+        ("livenessProbe", profile().health_path),
         ("readinessProbe", "/readyz"),
     ]:
         asked = container[probe]["httpGet"]

@@ -8,14 +8,13 @@ from typing import TYPE_CHECKING
 
 from tests.contract.profile import ImageProfile
 from tests.seam.shapes import AdminToken, DevEdit, ProxyHeaders
-from tools.project import ENV_PREFIX, HEALTH_PATH, PACKAGE
+from tools.profile import profile
+from tools.project import ENV_PREFIX, PACKAGE
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from tools.containers import Running as Container
-
-__all__ = ["HEALTH_PATH"]  # re-exported: the checks read the health path here too
 
 IMAGES: dict[str, ImageProfile] = {
     "optimized": ImageProfile(size_cap_mb=250),
@@ -77,7 +76,7 @@ def _edit_health(root: "Path", marker: str) -> None:
 
 def _serves_health(container: "Container", marker: str) -> bool:
     try:
-        return container.request("GET", HEALTH_PATH).json().get("status") == marker
+        return container.request("GET", profile().health_path).json().get("status") == marker
     except (OSError, ValueError):
         return False
 

@@ -1,0 +1,49 @@
+"""The service profile's reader (tools/profile.py): each field missing or malformed is one line
+naming it, so `nox -s unit` says in seconds what a cloner's pyproject.toml lacks."""
+
+import pytest
+
+from tools.profile import ProfileError, parse
+
+VALID = {
+    "health-path": "/healthz",
+    "settings": {"SECRET_KEY": "for-the-checks"},
+    "dev-command": ["gunicorn", "--reload", "site.wsgi"],
+    "packages": {"build": ["gcc", "libpq-dev"], "runtime": ["libpq5"]},
+    "secrets": ["db_password"],
+}
+
+
+def test_a_complete_profile_gives_build_args_and_run_args() -> None:
+    profile = parse(VALID)
+    assert profile.build_args() == {"BUILD_PACKAGES": "gcc libpq-dev", "RUNTIME_PACKAGES": "libpq5"}
+    assert profile.run_args() == ("--env=SECRET_KEY=for-the-checks",)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"health-path": None}, "health-path: missing"),
+        ({"health-path": "healthz"}, "health-path: 'healthz' does not start with '/'"),
+        ({"settings": ["SECRET_KEY"]}, "settings: ['SECRET_KEY'] is not a table"),
+        ({"settings": {"SECRET KEY": "x"}}, "settings.SECRET KEY: not a variable name"),
+        ({"settings": {"DEBUG": 1}}, "settings.DEBUG: not a variable name with a string value"),
+        ({"packages": {"build": []}}, "runtime: missing"),
+        (
+            {"packages": {"build": ["gcc; rm -rf /"], "runtime": []}},
+            "build: 'gcc; rm -rf /' is not",
+        ),
+        ({"dev-command": "uvicorn app:app"}, "dev-command: 'uvicorn app:app' is not"),
+        ({"dev-command": []}, "dev-command: empty"),
+        ({"secrets": ["../etc/passwd"]}, "secrets: '../etc/passwd' is not a file name"),
+    ],
+    ids=lambda value: str(value)[:40],
+)
+def test_a_missing_or_malformed_field_is_one_line_naming_it(change: dict, field: str) -> None:
+    table = {k: v for k, v in (VALID | change).items() if v is not None}
+    with pytest.raises(ProfileError) as raised:
+        parse(table)
+    message = str(raised.value)
+    assert message.startswith("[tool.service] "), message
+    assert field in message, message
+    assert "\n" not in message, message

@@ -1,0 +1,105 @@
+"""The service's profile: what the images, compose and the image checks need of the service,
+declared by it once, in pyproject.toml's ``[tool.service]`` table (docs, "Adopt it"). A TOML
+table, not Python: the builds and compose read it without importing the service.
+
+``profile()`` reads and checks it; a missing or malformed field raises ``ProfileError`` naming
+it, in one line (``nox -s unit`` and every tool that needs it say so in seconds).
+"""
+
+import functools
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from tools.engine import ImageToolError
+from tools.project import ROOT
+
+TABLE = "[tool.service]"
+# Debian's package names (Debian Policy 5.6.1): what apt-get is given, nothing a shell expands.
+PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
+# A Compose secret's name: its file's name too (./NAME) and /run/secrets/NAME.
+SECRET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+# A setting's name as a process environment takes it (POSIX: letters, digits, underscores).
+SETTING_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class ProfileError(ImageToolError):
+    """``[tool.service]`` lacks a field or contradicts itself: the message names the field."""
+
+
+@dataclass(frozen=True)
+class ServiceProfile:
+    """The service, as the images and their checks need it (field by field: pyproject.toml)."""
+
+    # Answers 200 once the service serves: every wait of the tools and the checks asks it.
+    health_path: str
+    # The settings the image must be given to start, with the values the checks and compose pass.
+    settings: dict[str, str]
+    # Debian packages the builder stage alone installs (a compiler, -dev headers).
+    build_packages: tuple[str, ...]
+    # Debian packages the runtime needs too (the libraries the venv's extension modules link).
+    runtime_packages: tuple[str, ...]
+    # The dev loop's server, in exec form, reloading on each edit (compose's `dev` service).
+    dev_command: tuple[str, ...]
+    # Compose secrets the service reads as /run/secrets/NAME, each from the file ./NAME.
+    secrets: tuple[str, ...]
+
+    def build_args(self) -> dict[str, str]:
+        """The build args every Dockerfile of the kernel declares for the packages
+        (tools/images.PACKAGE_ARGS)."""
+        return {
+            "BUILD_PACKAGES": " ".join(self.build_packages),
+            "RUNTIME_PACKAGES": " ".join(self.runtime_packages),
+        }
+
+    def run_args(self) -> tuple[str, ...]:
+        """``docker run`` options that give the image its required settings."""
+        return tuple(f"--env={name}={value}" for name, value in self.settings.items())
+
+
+def _field(table: dict, name: str, kind: type, what: str) -> object:
+    if name not in table:
+        raise ProfileError(f"{TABLE} {name}: missing; {what}")
+    value = table[name]
+    if not isinstance(value, kind):
+        raise ProfileError(f"{TABLE} {name}: {value!r} is not {what}")
+    return value
+
+
+def _strings(table: dict, name: str, what: str, pattern: re.Pattern | None = None) -> tuple:
+    values = _field(table, name, list, what)
+    bad = [v for v in values if not isinstance(v, str) or (pattern and not pattern.fullmatch(v))]
+    if bad:
+        raise ProfileError(f"{TABLE} {name}: {bad[0]!r} is not {what}")
+    return tuple(values)
+
+
+def parse(table: dict) -> ServiceProfile:
+    """A ``ServiceProfile`` from the ``[tool.service]`` table; ProfileError naming the field."""
+    health_path = _field(table, "health-path", str, "a path, like '/healthz'")
+    if not health_path.startswith("/"):
+        raise ProfileError(f"{TABLE} health-path: {health_path!r} does not start with '/'")
+    settings = _field(table, "settings", dict, "a table of NAME = 'value'")
+    for name, value in settings.items():
+        if not SETTING_NAME.fullmatch(name) or not isinstance(value, str):
+            raise ProfileError(f"{TABLE} settings.{name}: not a variable name with a string value")
+    packages = _field(table, "packages", dict, "a table with `build` and `runtime` lists")
+    what = "a Debian package name (lower case, digits, + . -)"
+    build = _strings(packages, "build", what, PACKAGE_NAME)
+    runtime = _strings(packages, "runtime", what, PACKAGE_NAME)
+    dev = _strings(table, "dev-command", "the dev server's argv, in exec form")
+    if not dev:
+        raise ProfileError(f"{TABLE} dev-command: empty; the dev server's argv, in exec form")
+    secrets = _strings(table, "secrets", "a file name (letters, digits, _ . -)", SECRET_NAME)
+    return ServiceProfile(health_path, dict(settings), build, runtime, dev, secrets)
+
+
+@functools.cache
+def profile(root: Path = ROOT) -> ServiceProfile:
+    """The profile ``root``'s pyproject.toml declares; ProfileError naming what is wrong."""
+    document = tomllib.loads((root / "pyproject.toml").read_text())
+    table = document.get("tool", {}).get("service")
+    if not isinstance(table, dict):
+        raise ProfileError(f"{TABLE}: missing from pyproject.toml; declare the service's profile")
+    return parse(table)
