@@ -33,12 +33,9 @@ COPY src src
 RUN --mount=from=uv,source=/uv,target=/bin/uv --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-editable --no-dev --offline \
     && find .venv -perm -0002 ! -type l -exec chmod o-w {} +
-# Stdlib bytecode (the base deletes it) for what the service and its probe import; never serves.
-RUN .venv/bin/python -c 'import importlib, py_compile, sys, sysconfig; \
-    [importlib.import_module(name) for name in ("shortlink.__main__", "shortlink.healthcheck")]; \
-    specs = [getattr(m, "__spec__", None) for m in list(sys.modules.values())]; \
-    [py_compile.compile(s.origin, "/bytecode" + s.cached, doraise=True) for s in specs \
-     if s and s.cached and s.origin.startswith(sysconfig.get_path("stdlib") + "/")]'
+# The profile's build step (collectstatic...), the venv first on PATH; it writes to /app/assets.
+ARG BUILD_STEP=""
+RUN mkdir assets && PATH="/app/.venv/bin:${PATH}" sh -c "${BUILD_STEP:-:}"
 
 # The builder's image exactly: the venv's bin/python links to this base's interpreter.
 FROM python:3.14-slim-trixie AS runtime
@@ -52,10 +49,12 @@ RUN groupadd --gid "${APP_UID}" app && useradd --no-log-init --uid "${APP_UID}" 
     && if [ -n "${RUNTIME_PACKAGES}" ]; then apt-get update && apt-get install --yes \
        --no-install-recommends ${RUNTIME_PACKAGES} && rm -rf /var/lib/apt/lists/*; fi \
     && find / -xdev -perm /6000 -type f -exec chmod a-s {} +
-# Copy only the venv, root-owned: the app cannot rewrite its own code.
+# The whole stdlib's bytecode (the base deletes it), hash-checked: nothing compiles at run time.
+RUN python -m compileall -q -j0 --invalidation-mode=checked-hash -x /site-packages/ \
+    "$(python -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')"
+# Copy only the venv and the build step's assets, root-owned: the app cannot rewrite its code.
 COPY --from=builder /app/.venv /app/.venv
-# That bytecode, beside the stdlib's sources: start, stop and probe compile (almost) nothing.
-COPY --from=builder /bytecode/ /
+COPY --from=builder /app/assets /app/assets
 # The venv's programs first; each log line reaches `docker logs` at once; no bytecode written.
 ENV PATH="/app/.venv/bin:${PATH}" PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 # Listen beyond the container's loopback (the default), keep the database in /data.

@@ -73,8 +73,9 @@ if TYPE_CHECKING:
 IMAGES: dict[str, ImageProfile] = {
     # Far below the baseline's ~1.3 GB and the seed's quoted 937 MB; above any slim Python image.
     "optimized": ImageProfile(size_cap_mb=250),
-    # Distroless: nothing for code execution to use, and a Python runtime without the OS.
-    "minimal": ImageProfile(no_shell=True, no_package_manager=True, no_pip=True, size_cap_mb=80),
+    # Distroless: nothing for code execution to use, and a Python runtime without the OS. About
+    # 87 MB, the whole stdlib's and venv's bytecode included (no module compiles at run time).
+    "minimal": ImageProfile(no_shell=True, no_package_manager=True, no_pip=True, size_cap_mb=95),
 }
 # The virtual environment's budget over the runtime base: fastapi, pydantic (its compiled core
 # is most of it), uvicorn and the app, bytecode included, measure about 17 MB installed; 40 MB

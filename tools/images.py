@@ -18,8 +18,9 @@ CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 BUILD_DIR = ROOT / "build"
 # Written by `nox -s build` next to the image: the optimized image's bill of materials.
 SBOM = BUILD_DIR / "sbom" / f"{NAME}-optimized.cdx.json"
-# The build args that carry the service profile's Debian packages (tools/profile.py).
-PACKAGE_ARGS = {"BUILD_PACKAGES", "RUNTIME_PACKAGES"}
+# The build args that carry the service profile's Debian packages and build step
+# (tools/profile.py).
+PACKAGE_ARGS = {"BUILD_PACKAGES", "RUNTIME_PACKAGES", "BUILD_STEP"}
 # `FROM [--platform=...] REF [AS STAGE]`
 FROM_LINE = re.compile(r"^FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?", re.MULTILINE | re.I)
 

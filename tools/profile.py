@@ -16,6 +16,8 @@ from tools.engine import ImageToolError
 from tools.project import ROOT
 
 TABLE = "[tool.service]"
+# Where the build step writes what the runtime gets (both Dockerfiles copy it, read-only).
+ASSETS = "/app/assets"
 # Debian's package names (Debian Policy 5.6.1): what apt-get is given, nothing a shell expands.
 PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 # A Compose secret's name: its file's name too (./NAME) and /run/secrets/NAME.
@@ -44,6 +46,9 @@ class ServiceProfile:
     dev_command: tuple[str, ...]
     # Compose secrets the service reads as /run/secrets/NAME, each from the file ./NAME.
     secrets: tuple[str, ...]
+    # A shell command the builder runs once the project is installed (collectstatic...); what it
+    # writes to ASSETS reaches the runtime, read-only; "" for none.
+    build_step: str
 
     def build_args(self) -> dict[str, str]:
         """The build args every Dockerfile of the kernel declares for the packages
@@ -51,6 +56,7 @@ class ServiceProfile:
         return {
             "BUILD_PACKAGES": " ".join(self.build_packages),
             "RUNTIME_PACKAGES": " ".join(self.runtime_packages),
+            "BUILD_STEP": self.build_step,
         }
 
     def run_args(self) -> tuple[str, ...]:
@@ -92,7 +98,10 @@ def parse(table: dict) -> ServiceProfile:
     if not dev:
         raise ProfileError(f"{TABLE} dev-command: empty; the dev server's argv, in exec form")
     secrets = _strings(table, "secrets", "a file name (letters, digits, _ . -)", SECRET_NAME)
-    return ServiceProfile(health_path, dict(settings), build, runtime, dev, secrets)
+    step = _field(table, "build-step", str, "a shell command, or '' for none")
+    if "\n" in step:
+        raise ProfileError(f"{TABLE} build-step: one line; chain commands with &&")
+    return ServiceProfile(health_path, dict(settings), build, runtime, dev, secrets, step)
 
 
 @functools.cache

@@ -19,6 +19,8 @@ from .stack import BUILD_SECONDS, Stack, numeric_non_root
 # An edit must be served within this many seconds of being saved.
 EDIT_SECONDS = 3
 REBUILD_SECONDS = 120
+# From the container's start until the dev server answers on the health path.
+SERVE_SECONDS = 60
 # Not copied: what git, tools and caches keep beside the project.
 NOT_COPIED = shutil.ignore_patterns(
     ".git", ".venv", ".nox", "build", "data", "__pycache__", ".*_cache", "admin_token"
@@ -46,8 +48,15 @@ def dev_loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             if watch.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"watch mode did not start: {(root.parent / 'watch.log').read_text()}")
             time.sleep(0.2)
-        deadline = time.monotonic() + 60
-        while not serves(container) and time.monotonic() < deadline:
+        deadline = time.monotonic() + SERVE_SECONDS
+        while not serves(container):
+            running = container.state()["Running"]
+            if not running or time.monotonic() > deadline:
+                said = "exited" if not running else f"did not serve within {SERVE_SECONDS} s"
+                pytest.fail(
+                    f"the dev server ({' '.join(profile().dev_command)}) {said}; its log:\n"
+                    f"{container.logs()[-3000:]}"
+                )
             time.sleep(0.2)
         yield stack
     finally:

@@ -144,10 +144,11 @@ def test_every_stdlib_module_the_service_imports_loads(
     verdict(expected, not failed, evidence + (f"; not in this version: {absent}" if absent else ""))
 
 
-# Run by the image's Python: the image's own dynamic loader (`ld.so --list`, what `ldd` runs, so
-# no shell and no ldd are needed) resolves what each ELF file of the interpreter's prefix
-# (/usr/local: the interpreter, the stdlib's extension modules) and of the venv (its compiled
-# dependencies) links. Its answer: {"loader", "checked", "missing": {file: [library...]}}.
+# Run by the image's Python: the image's own dynamic loader, traced as `ldd` runs it
+# (LD_TRACE_LOADED_OBJECTS: no shell and no ldd needed), resolves what each ELF file of the
+# interpreter's prefix (/usr/local: the interpreter, the stdlib's extension modules) and of the
+# venv (its compiled dependencies) links. Its answer: {"loader", "checked", "missing": {file:
+# [library, or the loader's error...]}}.
 LINKED_LIBRARIES = """
 import glob, json, os, subprocess, sys
 loader = sorted(glob.glob("/lib*/ld-linux*.so*") + glob.glob("/lib/*/ld-linux*.so*"))[0]
@@ -157,14 +158,17 @@ for root in sorted({sys.prefix, sys.base_prefix}):
         for name in names:
             path = os.path.join(folder, name)
             if (name.endswith(".so") or ".so." in name) and not os.path.islink(path):
-                found.add(path)
+                with open(path, "rb") as file:
+                    if file.read(4) == b"\x7fELF":
+                        found.add(path)
 found.add(os.path.realpath(sys.executable))
 missing = {}
+traced = dict(os.environ, LD_TRACE_LOADED_OBJECTS="1")
 for path in sorted(found):
-    listed = subprocess.run([loader, "--list", path], capture_output=True, text=True).stdout
-    lost = [line.split()[0] for line in listed.splitlines() if "not found" in line]
-    if lost:
-        missing[path] = lost
+    done = subprocess.run([loader, path], capture_output=True, text=True, env=traced)
+    lost = [line.split()[0] for line in done.stdout.splitlines() if "=> not found" in line]
+    if lost or done.returncode:
+        missing[path] = lost or [done.stderr.strip()]
 print(json.dumps({"loader": loader, "checked": len(found), "missing": missing}))
 """
 

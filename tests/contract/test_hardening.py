@@ -16,7 +16,7 @@ from packaging.markers import Marker
 
 from tests import service
 from tools import engine, images
-from tools.containers import Running, remove_container, start, stop, try_start, wait_for_health
+from tools.containers import remove_container, start, stop, try_start, wait_for_health
 from tools.project import NAME, ROOT
 
 from . import toolbox
@@ -159,11 +159,23 @@ def test_has_no_build_tools(
     verdict(expected, not tools, f"tools {tools[:5]}")
 
 
-def test_writes_no_bytecode_at_run_time(container: Running, expected: Expected) -> None:
-    assert not service.round_trip(container), "the service must have served to be measured"
-    changed = engine.docker("diff", container.id).splitlines()
-    written = [line for line in changed if "__pycache__" in line or line.endswith(".pyc")]
-    verdict(expected, not written, f"written: {written[:5]}")
+def test_compiles_nothing_at_run_time_even_where_it_could_write(
+    image: images.Image, expected: Expected
+) -> None:
+    """Run as root with bytecode writing on (PYTHONDONTWRITEBYTECODE emptied), started, probed
+    and served: a .pyc it writes into its layers is a module the image left uncompiled, which
+    every start (and a forking server's every worker) compiles again in memory, unseen."""
+    container = start(image.tag, "--user", "0", "--env", "PYTHONDONTWRITEBYTECODE=")
+    try:
+        problem = service.round_trip(container)
+        health = wait_for_health(container)
+        changed = engine.docker("diff", container.id).splitlines()
+    finally:
+        remove_container(container)
+    assert not problem, f"the service must have served to be measured: {problem}"
+    written = [line.split(" ", 1)[1] for line in changed if line.endswith(".pyc")]
+    evidence = f"health {health}; {len(written)} .pyc written: {written[:5]}"
+    verdict(expected, not written, evidence)
 
 
 def dive_verdict(tag: str) -> tuple[bool, str]:

@@ -11,12 +11,17 @@ VALID = {
     "dev-command": ["gunicorn", "--reload", "site.wsgi"],
     "packages": {"build": ["gcc", "libpq-dev"], "runtime": ["libpq5"]},
     "secrets": ["db_password"],
+    "build-step": "python manage.py collectstatic --no-input",
 }
 
 
 def test_a_complete_profile_gives_build_args_and_run_args() -> None:
     profile = parse(VALID)
-    assert profile.build_args() == {"BUILD_PACKAGES": "gcc libpq-dev", "RUNTIME_PACKAGES": "libpq5"}
+    assert profile.build_args() == {
+        "BUILD_PACKAGES": "gcc libpq-dev",
+        "RUNTIME_PACKAGES": "libpq5",
+        "BUILD_STEP": "python manage.py collectstatic --no-input",
+    }
     assert profile.run_args() == ("--env=SECRET_KEY=for-the-checks",)
 
 
@@ -36,6 +41,8 @@ def test_a_complete_profile_gives_build_args_and_run_args() -> None:
         ({"dev-command": "uvicorn app:app"}, "dev-command: 'uvicorn app:app' is not"),
         ({"dev-command": []}, "dev-command: empty"),
         ({"secrets": ["../etc/passwd"]}, "secrets: '../etc/passwd' is not a file name"),
+        ({"build-step": None}, "build-step: missing"),
+        ({"build-step": "a\nb"}, "build-step: one line"),
     ],
     ids=lambda value: str(value)[:40],
 )
