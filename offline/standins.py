@@ -29,14 +29,22 @@ DEBIAN_PYTHON = "3.13"
 # on the mirror reads as expired, hence the apt option.
 NEWER_PYTHON_SUITE = "forky"
 NEWER_PYTHON_APT = ['Acquire::Check-Valid-Until "false"']
-# Debian's packages of that Python: the interpreter, its standard library, pip's wheel.
+# Debian's packages of that Python: the interpreter, its standard library, its C headers with
+# python-config and the config folder (the -dev package; the compilers and libraries it depends
+# on are unpacked but not used), pip's wheel.
 NEWER_PYTHON_PACKAGES = [
     "python{v}-minimal",
     "libpython{v}-minimal",
     "libpython{v}-stdlib",
+    "libpython{v}-dev",
     "python{v}",
     "python3-pip-whl",
 ]
+# The sysconfig variables that name the folders the -dev package's files move to (Debian's
+# /usr/include and /usr/lib/pythonX.Y), as the official image names them under /usr/local.
+# setuptools looks for the headers at INCLUDEPY and CONFINCLUDEPY first (older versions even
+# when that folder does not exist), then where sysconfig's `include` path says.
+RELOCATED_CONFIG_VARS = ("INCLUDEDIR", "CONFINCLUDEDIR", "INCLUDEPY", "CONFINCLUDEPY", "LIBPL")
 # The official slim image's runtime packages (docker-library/python, 3.14/slim-trixie/Dockerfile:
 # `ca-certificates netbase tzdata`), then the trixie libraries those Python packages link
 # (their Depends, bar libc6 and media-types, which the official image lacks).
@@ -391,7 +399,12 @@ def _make_relocated_python(standin: Standin) -> None:
     `pydoc`), `ENV PATH` with /usr/local/bin first, `PYTHON_VERSION`, `CMD ["python3"]`; no
     bytecode and no test folders under /usr/local; pip installs into
     /usr/local/lib/python3.14/site-packages, unrefused (no EXTERNALLY-MANAGED); venvs made from it
-    load ssl, sqlite3, ctypes, zoneinfo, lzma, bz2, zlib, uuid and decimal.
+    load ssl, sqlite3, ctypes, zoneinfo, lzma, bz2, zlib, uuid and decimal; the C headers of its
+    own build in /usr/local/include/python3.14, where sysconfig (the `include` path, INCLUDEPY,
+    CONFINCLUDEPY), in a venv too, and `python3-config --includes` (with `python3-config` and
+    `python-config` links) say they are, so a builder stage that adds a compiler
+    (`apt-get install gcc libc6-dev`) builds an sdist's C extension with pip or uv (tried by
+    hand; the check reads the headers and compiles nothing).
 
     Its remaining differences from the official image, all of them (docs, "Building the images",
     links here):
@@ -401,16 +414,26 @@ def _make_relocated_python(standin: Standin) -> None:
       release docker-library pins). Speed figures compare images on one base, never this base
       against the official one.
     - It is linked statically (Debian's `/usr/bin/python3.14`): no `libpython3.14.so` in
-      /usr/local/lib (the official one is `--enable-shared`, with `-rpath=$ORIGIN/../lib`).
+      /usr/local/lib (the official one is `--enable-shared`, with `-rpath=$ORIGIN/../lib`), and
+      no libpython at all to embed Python in a program (`python3-config --embed --libs` names
+      `-lpython3.14`, which is not there; the static one is deleted with the `libpython*.a` the
+      official clean-up deletes). Extension modules need none.
     - Debian's `site` module, frozen into the interpreter, puts
       /usr/local/lib/python3.14/dist-packages on sys.path, never site-packages: dist-packages is a
       link to site-packages here, so `pip show` reports the dist-packages path.
       `site.getsitepackages()` also names Debian's /usr/local/local/... and
       /usr/local/lib/python3/dist-packages, which do not exist. Venvs are not affected.
     - `sysconfig` is Debian's (its extra `deb_system` and `posix_local` schemes; the default put
-      back to `posix_prefix`); `_sysconfigdata` describes Debian's build (LIBDIR, compiler flags).
-      No headers, no `python3-config`: nothing compiles against it (the official slim image has
-      the headers, but no compiler either).
+      back to `posix_prefix`); `_sysconfigdata` describes Debian's build (LIBDIR, BINDIR, the
+      compiler and its flags: CC is `<triplet>-gcc`, `x86_64-linux-gnu-gcc` here, which trixie's
+      `gcc` package also provides), but for the folders of RELOCATED_CONFIG_VARS, which it names
+      under /usr/local as the official one does. Debian's `build-details..<triplet>.json` and
+      `_sysconfig_vars_*.json` still describe Debian's /usr layout (the official image has
+      `build-details.json`).
+    - The headers, `python3.14-config` and the config folder are Debian's (`libpython3.14-dev`,
+      the same build as the interpreter; pyconfig.h is its architecture's, in place of Debian's
+      multiarch wrapper). No pkg-config files (`python-3.14.pc`, `python-3.14-embed.pc` and
+      their `python3` links).
     - `termios` is missing: forky's build of it needs glibc 2.42 (trixie has 2.41; every other
       module loads, which the recipe checks). `tty`, `pty` and terminal echo control in `getpass`
       fail or fall back.
@@ -477,13 +500,30 @@ def _relocate_python(standin: Standin, newer: Path, root: Path, version: str) ->
         pydoc.replace(f"/usr/bin/python{version}", f"/usr/local/bin/python{version}", 1)
     )
     (local / "bin" / f"pydoc{version}").chmod(0o755)
+    # The C headers where `make install` puts them. Debian's pyconfig.h only includes its
+    # architecture's, from a folder of its own: that one takes its place, as upstream has it.
+    include = local / "include" / f"python{version}"
+    include.parent.mkdir(exist_ok=True)
+    shutil.move(newer / f"usr/include/python{version}", include)
+    (pyconfig,) = newer.glob(f"usr/include/*/python{version}/pyconfig.h")
+    shutil.copyfile(pyconfig, include / "pyconfig.h")
+    # python-config, upstream's shell script, which finds its prefix from where it lies.
+    (config,) = newer.glob(f"usr/bin/*-python{version}-config")
+    shutil.copy2(config, local / "bin" / f"python{version}-config")
     for link, target in [
         ("python3", f"python{version}"),
         ("python", "python3"),
         ("pydoc3", f"pydoc{version}"),
         ("pydoc", "pydoc3"),
+        ("python3-config", f"python{version}-config"),
+        ("python-config", "python3-config"),
     ]:
         (local / "bin" / link).symlink_to(target)
+    _relocate_config_vars(standin, lib, version)
+    # The config folder's link to Debian's shared libpython, which is not shipped. An extension
+    # module is not linked with libpython on Linux: the interpreter provides Python's symbols.
+    for link in lib.glob("config-*/libpython*.so"):
+        link.unlink()
     # Debian's marks: pip refusing to install, and apport's hook.
     (lib / "EXTERNALLY-MANAGED").unlink()
     (lib / "sitecustomize.py").unlink()
@@ -537,6 +577,23 @@ def _relocate_python(standin: Standin, newer: Path, root: Path, version: str) ->
         if not any(cache.iterdir()):
             cache.rmdir()
     return full_version
+
+
+def _relocate_config_vars(standin: Standin, lib: Path, version: str) -> None:
+    """Point RELOCATED_CONFIG_VARS in Debian's sysconfig data (``lib``'s _sysconfigdata_*.py)
+    at /usr/local, where `_relocate_python` moved their folders."""
+    for data in lib.glob("_sysconfigdata_*.py"):
+        if data.is_symlink():
+            continue
+        source = data.read_text()
+        for name in RELOCATED_CONFIG_VARS:
+            found = re.search(rf"^    '{name}': '([^']*)',$", source, re.MULTILINE)
+            if not found or not found.group(1).startswith("/usr/"):
+                raise StandinError(f"making {standin.name} failed: {name} not found in {data}")
+            moved = rf"^/usr/(include|lib/python{re.escape(version)})\b"
+            value = re.sub(moved, r"/usr/local/\1", found.group(1))
+            source = source.replace(found.group(0), f"    '{name}': '{value}',")
+        data.write_text(source)
 
 
 def _make_os(standin: Standin) -> None:

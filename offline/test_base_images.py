@@ -22,14 +22,23 @@ from tools.images import OPTIMIZED
 SOURCE = "docker-library/python@4f070595 3.14/slim-trixie/Dockerfile"
 # What one `python3` run inside the base image reports about itself.
 PROBE = r"""
-import json, os, pathlib, shutil, site, sqlite3, subprocess, sys, sysconfig, tempfile
+import json, os, pathlib, re, shutil, site, sqlite3, struct, subprocess, sys, sysconfig, tempfile
 local = pathlib.Path("/usr/local")
+headers = pathlib.Path(sysconfig.get_config_var("INCLUDEPY") or "/nonexistent")
+def define(header, name):
+    found = (headers / header).is_file() and re.search(
+        rf"^#define {name}\s+(.+)$", (headers / header).read_text(), re.MULTILINE)
+    return found.group(1).strip().strip('"') if found else None
+config = shutil.which("python3-config")
 venv = pathlib.Path(tempfile.mkdtemp()) / "venv"
 made = subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
 probe = "import ssl, sqlite3, ctypes, ctypes.util, zoneinfo, lzma, bz2, zlib, uuid, decimal; " \
     "ssl.create_default_context(); ctypes.CDLL(ctypes.util.find_library('c')); " \
     "zoneinfo.ZoneInfo('Europe/Paris'); sqlite3.connect(':memory:').execute('select 1')"
 in_venv = subprocess.run([str(venv / "bin" / "python"), "-c", probe], capture_output=True)
+venv_include = subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print("
+    "sysconfig.get_path('include'), sysconfig.get_config_var('INCLUDEPY'))"],
+    capture_output=True, text=True)
 print(json.dumps({
     "executable": shutil.which("python3"),
     "prefix": sys.prefix,
@@ -44,6 +53,17 @@ print(json.dumps({
     )[:5],
     "links": {n: os.readlink(local / "bin" / n) if (local / "bin" / n).is_symlink() else None
               for n in ("python", "pip", "pydoc")},
+    "config_links": {n: os.readlink(local / "bin" / n) if (local / "bin" / n).is_symlink()
+                     else None for n in ("python-config", "python3-config")},
+    "config_includes": config and subprocess.run(
+        [config, "--includes"], capture_output=True, text=True).stdout.strip(),
+    "include": sysconfig.get_path("include"),
+    "include_vars": [sysconfig.get_config_var(n) for n in ("INCLUDEPY", "CONFINCLUDEPY")],
+    "venv_include": venv_include.stdout.split(),
+    "python_h": (headers / "Python.h").is_file(),
+    "header_version": define("patchlevel.h", "PY_VERSION"),
+    "header_pointer_size": define("pyconfig.h", "SIZEOF_VOID_P"),
+    "pointer_size": str(struct.calcsize("P")),
     "pip": subprocess.run(["pip3", "--version"], capture_output=True, text=True).stdout,
     "externally_managed": (pathlib.Path(sysconfig.get_path("stdlib"))
                            / "EXTERNALLY-MANAGED").exists(),
@@ -129,6 +149,44 @@ def test_no_bytecode_and_no_test_folders_under_usr_local(facts: dict[str, dict])
     for official, seen in facts.items():
         assert seen["bytecode"] == [], (official, seen["bytecode"])
         assert seen["test_folders"] == [], (official, seen["test_folders"])
+
+
+def test_the_c_headers_are_the_interpreters_where_sysconfig_says(facts: dict[str, dict]) -> None:
+    """`make install` (after the build, before the clean-up of lines 109-113, which keeps them)
+    puts the C headers in /usr/local/include/pythonX.Y; sysconfig's `include` path, INCLUDEPY
+    and CONFINCLUDEPY (what setuptools reads) name that folder, in a venv made from it too: a
+    builder stage that adds a compiler builds an sdist's C extension against them. Python.h is
+    there; patchlevel.h's PY_VERSION is the interpreter's; pyconfig.h is the build's own (its
+    SIZEOF_VOID_P the interpreter's pointer size), not a wrapper that includes another."""
+    for official, seen in facts.items():
+        version = ".".join(seen["version"].split(".")[:2])
+        headers = f"/usr/local/include/python{version}"
+        assert seen["include"] == headers, (official, seen["include"])
+        assert seen["include_vars"] == [headers, headers], (official, seen["include_vars"])
+        assert seen["venv_include"] == [headers, headers], (official, seen["venv_include"])
+        assert seen["python_h"], (official, f"no Python.h in {headers}")
+        assert seen["header_version"] == seen["version"], (official, seen["header_version"])
+        assert seen["header_pointer_size"] == seen["pointer_size"], (
+            official,
+            seen["header_pointer_size"],
+        )
+
+
+def test_python_config_names_those_headers(facts: dict[str, dict]) -> None:
+    """`make install` installs pythonX.Y-config and its python3-config link; the loop of lines
+    137-143 links python-config to python3-config. `python3-config --includes`, which a build
+    compiles an extension with, names the headers' folder."""
+    for official, seen in facts.items():
+        version = ".".join(seen["version"].split(".")[:2])
+        assert seen["config_links"] == {
+            "python-config": "python3-config",
+            "python3-config": f"python{version}-config",
+        }, (official, seen["config_links"])
+        headers = f"/usr/local/include/python{version}"
+        assert seen["config_includes"] == f"-I{headers} -I{headers}", (
+            official,
+            seen["config_includes"],
+        )
 
 
 def test_the_runtime_packages_are_installed(facts: dict[str, dict]) -> None:
