@@ -1,12 +1,20 @@
 """A cloner who replaces the service: in a copy with every removable room removed but the
 offline support (the lab, the docs, the demonstration, these adoption proofs), renamed, the URL
-shortener is replaced by hello (tests/adoption/hello/: no database, no admin token, no
-/version), and only the service's room is rewritten: the service, its unit tests, its feature
-checks (hello has none) and the seam (tests/service.py). Lint, unit, build, the whole image
-contract and compose then pass; no baseline is built."""
+shortener is replaced by a service of another shape, and only the service's room is rewritten:
+the service (src/), its unit tests, its feature checks (none here), the seam
+(tests/service.py) and, where the service brings its own, pyproject.toml (its dependencies and
+its profile, [tool.service]) with uv.lock. Lint, unit, build, the whole image contract and
+compose then pass; no baseline is built. What the copy changed is printed, as `git diff
+--stat`, and must lie in that room.
+
+The services, each a folder here (its README.md says its shape):
+- hello/: no database, no admin token, no /version; shortlink's pyproject.toml kept;
+- more, each with its own pyproject.toml and uv.lock, its package named as its folder.
+"""
 
 import re
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,44 +25,73 @@ from tools.project import ROOT
 
 from .test_rename import OPTIONAL, renamed_copy, run
 
-NEW = "greeter"
-HELLO = Path("tests/adoption/hello")
-HELLO_ROOT = ROOT / HELLO
+HERE = ROOT / "tests" / "adoption"
+# hello keeps shortlink's pyproject.toml, so its copy is renamed to another name than its own.
+HELLO_AS = "greeter"
+SERVICES = sorted(path.name for path in HERE.iterdir() if (path / "service.py").is_file())
 # Every removable room but the offline support (README, "Layout"): a cloner's clone.
 REMOVED = (
     *OPTIONAL, "demonstration", "Dockerfile.baseline", "Dockerfile.baseline.dockerignore",
     "tests/adoption",
 )  # fmt: skip
+# What a cloner edits to replace the service (README, "Use this as your starting point").
+ROOM = ("src/", "tests/unit/", "tests/features/", "tests/service.py", "pyproject.toml", "uv.lock")
 
 
-@pytest.fixture(scope="module")
-def replaced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A cloner's copy of this checkout, renamed, its service's room replaced by hello's."""
-    copy = tmp_path_factory.mktemp("another-service") / NEW
-    renamed_copy(copy, NEW, remove=REMOVED)
-    # What a cloner edits: the service, its unit tests, its feature checks, the seam.
-    shutil.rmtree(copy / "src" / NEW)
-    shutil.copytree(HELLO_ROOT / "src" / "hello", copy / "src" / NEW)
+def replace_the_room(copy: Path, source: Path, package: str) -> None:
+    """Put the service in ``source`` in place of the copy's, as the package ``package``."""
+    shutil.rmtree(copy / "src")
+    shutil.copytree(source / "src" / source.name, copy / "src" / package)
     for folder in ("unit", "features"):
-        shutil.rmtree(copy / "tests" / folder)
-    shutil.copytree(HELLO_ROOT / "unit", copy / "tests" / "unit")
-    for test in (copy / "tests" / "unit").glob("*.py"):
-        test.write_text(re.sub(r"\bhello\b", NEW, test.read_text()))
-    shutil.copy2(HELLO_ROOT / "service.py", copy / "tests" / "service.py")
+        shutil.rmtree(copy / "tests" / folder, ignore_errors=True)
+    shutil.copytree(source / "unit", copy / "tests" / "unit")
+    if source.name != package:
+        for test in (copy / "tests" / "unit").glob("*.py"):
+            test.write_text(re.sub(rf"\b{source.name}\b", package, test.read_text()))
+    shutil.copy2(source / "service.py", copy / "tests" / "service.py")
+    for name in ("pyproject.toml", "uv.lock"):
+        if (source / name).is_file():
+            shutil.copy2(source / name, copy / name)
+
+
+def changed_outside_the_room(copy: Path) -> tuple[list[str], str]:
+    """The paths the replacement changed outside ROOM, and `git diff --stat` of all it changed
+    (against the renamed copy, committed before)."""
+    subprocess.run(["git", "add", "--all"], cwd=copy, check=True)
+    names = run("git", "diff", "--cached", "--name-only", cwd=copy).stdout.split()
+    stat = run("git", "diff", "--cached", "--stat=100", cwd=copy).stdout
+    return [name for name in names if not name.startswith(ROOM)], stat
+
+
+@pytest.fixture(scope="module", params=SERVICES)
+def replaced(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """A cloner's copy of this checkout, renamed, its service's room replaced by another's."""
+    source = HERE / request.param
+    package = source.name if (source / "pyproject.toml").is_file() else HELLO_AS
+    copy = tmp_path_factory.mktemp(f"adopted-{source.name}") / package
+    renamed_copy(copy, package, remove=REMOVED)
+    commit = ["git", "-c", "user.name=adoption", "-c", "user.email=adoption@localhost", "commit"]
+    subprocess.run(["git", "add", "--all"], cwd=copy, check=True)
+    subprocess.run([*commit, "--quiet", "-m", "renamed"], cwd=copy, check=True)
+    replace_the_room(copy, source, package)
     try:
-        yield copy
+        yield copy, package
     finally:
         for image in ("optimized", "minimal"):
-            engine.docker("rmi", "--force", f"{NEW}:{image}", check=False)
+            engine.docker("rmi", "--force", f"{package}:{image}", check=False)
 
 
 def test_lint_unit_build_the_image_contract_and_compose_pass_on_another_service(
-    replaced: Path,
+    replaced: tuple[Path, str],
 ) -> None:
-    done = run("nox", "-s", "lint", "unit", "build", "test", "compose", cwd=replaced)
+    copy, package = replaced
+    outside, stat = changed_outside_the_room(copy)
+    print(f"what adopting it changed in the renamed copy:\n{stat}")
+    assert not outside, f"edited outside the service's room {ROOM}: {outside}"
+    done = run("nox", "-s", "lint", "unit", "build", "test", "compose", cwd=copy)
     output = done.stdout + done.stderr
-    assert done.returncode == 0, output[-5000:]
+    assert done.returncode == 0, output[-6000:]
     assert re.search(r"tests/contract/\S+\[minimal\] PASSED|\d+ passed", output), output[-2000:]
-    assert not engine.image_exists(f"{NEW}:baseline"), "a clone without it built the baseline"
+    assert not engine.image_exists(f"{package}:baseline"), "a clone without it built the baseline"
     # The image checks of an image that does not promise it, listed by name.
     assert "test_has_no_shell[optimized]: optimized does not declare no_shell" in output
