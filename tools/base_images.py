@@ -42,8 +42,14 @@ def resolve(
     an index of every platform. Stand-ins not yet made are made (minutes). ImageToolError when
     an official image cannot be pulled where 'official' is forced, or a stand-in cannot be made.
     """
-    chosen_mode = mode()
     officials = sorted({ref for image in wanted or shipped() for ref in image.base_images()})
+    return resolve_references(officials, arch)
+
+
+def resolve_references(officials: list[str], arch: str | None = None) -> tuple[str, dict[str, str]]:
+    """:func:`resolve` for image references themselves (a database image the service runs
+    beside it, which no Dockerfile names)."""
+    chosen_mode = mode()
     if chosen_mode == "auto":
         reachable = all(image_exists(ref) or _pulls(ref) for ref in officials)
         chosen_mode = "official" if reachable else "standin"

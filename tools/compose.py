@@ -17,12 +17,16 @@ import sys
 from pathlib import Path
 
 from tools import base_images, engine, images
-from tools.profile import profile
+from tools.containers import DATABASE_HOST
+from tools.profile import Database, profile
 from tools.project import ROOT
 
 COMPOSE_FILE = ROOT / "compose.yaml"
 # JSON is YAML: Compose reads it as a second compose file.
 OVERRIDE = images.BUILD_DIR / "compose.build.yaml"
+# The database beside the service, when its profile declares one: its Compose service, its host
+# name on the project's network, as the checks name it.
+DATABASE_SERVICE = DATABASE_HOST
 # The version tested; README, "Requirements".
 MINIMUM_VERSION = (2, 26)
 
@@ -67,10 +71,33 @@ def write_override(bases: dict[str, str], compose_file: Path = COMPOSE_FILE) -> 
         services[name]["environment"] = service.settings
     services["app"]["secrets"] = list(service.secrets)
     services["dev"]["command"] = list(service.dev_command)
-    override = {"services": services} | ({"secrets": secrets} if secrets else {})
+    override: dict[str, object] = {"services": services}
+    if service.database:
+        services[DATABASE_SERVICE] = database_service(service.database)
+        for name in ("app", "dev"):
+            services[name]["depends_on"] = {DATABASE_SERVICE: {"condition": "service_healthy"}}
+    override |= {"secrets": secrets} if secrets else {}
     OVERRIDE.parent.mkdir(parents=True, exist_ok=True)
     OVERRIDE.write_text(json.dumps(override, indent=2) + "\n")
     return OVERRIDE
+
+
+def database_service(database: Database) -> dict[str, object]:
+    """The Compose service of the profile's database: its image (a stand-in where no registry
+    answers), environment and readiness as its health check; its data on the volume its image
+    declares, which Compose keeps across `up` and removes with `down --volumes`."""
+    image = base_images.resolve_references([database.image])[1][database.image]
+    return {
+        "image": image,
+        "environment": database.environment,
+        "healthcheck": {
+            "test": ["CMD", *database.ready],
+            "interval": "10s",
+            "start_period": "60s",
+            "start_interval": "1s",
+        },
+        "restart": "unless-stopped",
+    }
 
 
 def secret_variable(name: str) -> str:

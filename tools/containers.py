@@ -25,6 +25,13 @@ CONTAINER_PORT = 8000
 START_LIMIT_SECONDS = 60.0
 # Every container and volume a check makes carries this prefix and is removed by that check.
 PREFIX = f"{NAME}-test"
+# The host name the service reaches its database by (the profile's settings name it).
+DATABASE_HOST = "db"
+# A database that is not ready within this many seconds is a failure.
+DATABASE_LIMIT_SECONDS = 60.0
+# The private network of the database beside the service, while database_beside() runs: every
+# container run_detached starts joins it.
+_network: str | None = None
 
 
 class NotServing(engine.ImageToolError):
@@ -112,11 +119,54 @@ def run_detached(
     """
     named = ("--name", name) if name else ()
     published = ("--publish", f"127.0.0.1::{CONTAINER_PORT}")
+    published += ("--network", _network) if _network else ()
     container = engine.docker(
         "run", "--detach", *named, *published, *profile().run_args(), *run_args, tag, *command
     ).strip()
     address = engine.docker("port", container, f"{CONTAINER_PORT}/tcp", check=False).splitlines()
     return Running(container, int(address[0].rsplit(":", 1)[1]) if address else 0)
+
+
+@contextlib.contextmanager
+def database_beside() -> Iterator[str | None]:
+    """While it runs, the database the service's profile declares (none: nothing is done)
+    serves on a private network as DATABASE_HOST, and every container run_detached starts
+    joins that network; yields the database's container id (None without one). Its container,
+    volumes and network are removed on the way out, on failure too. NotServing, with its log,
+    when it is not ready within DATABASE_LIMIT_SECONDS."""
+    global _network
+    database = profile().database
+    if database is None:
+        yield None
+        return
+    from tools import base_images  # only a service with a database needs the stand-ins
+
+    image = base_images.resolve_references([database.image])[1][database.image]
+    network = f"{PREFIX}-net-{uuid.uuid4().hex[:12]}"
+    engine.docker("network", "create", network)
+    container = ""
+    try:
+        container = engine.docker(
+            "run", "--detach", "--name", f"{PREFIX}-db-{uuid.uuid4().hex[:12]}",
+            "--network", network, "--network-alias", DATABASE_HOST, *database.run_args(), image,
+        ).strip()  # fmt: skip
+        deadline = time.monotonic() + DATABASE_LIMIT_SECONDS
+        ready = ["docker", "exec", container, *database.ready]
+        while subprocess.run(ready, capture_output=True).returncode:
+            if time.monotonic() > deadline or not state(container)["Running"]:
+                raise NotServing(
+                    f"the database {image} was not ready within {DATABASE_LIMIT_SECONDS:g} s",
+                    exited=not state(container)["Running"],
+                    logs=logs(container, 30),
+                )
+            time.sleep(0.5)
+        _network = network
+        yield container
+    finally:
+        _network = None
+        if container:
+            remove_container(container)
+        engine.docker("network", "rm", network, check=False)
 
 
 def answers(port: int, path: str | None = None, timeout: float = 1.0) -> bool:

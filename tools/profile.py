@@ -31,6 +31,21 @@ class ProfileError(ImageToolError):
 
 
 @dataclass(frozen=True)
+class Database:
+    """A database server the service needs beside it, on a private network as host ``db``."""
+
+    # The official image (a stand-in where no registry answers: tools/base_images.py).
+    image: str
+    # Its environment (POSTGRES_PASSWORD...): the checks and compose start it with these.
+    environment: dict[str, str]
+    # Exit 0 once it accepts connections (pg_isready...), run in its container, exec form.
+    ready: tuple[str, ...]
+
+    def run_args(self) -> tuple[str, ...]:
+        return tuple(f"--env={name}={value}" for name, value in self.environment.items())
+
+
+@dataclass(frozen=True)
 class ServiceProfile:
     """The service, as the images and their checks need it (field by field: pyproject.toml)."""
 
@@ -49,6 +64,8 @@ class ServiceProfile:
     # A shell command the builder runs once the project is installed (collectstatic...); what it
     # writes to ASSETS reaches the runtime, read-only; "" for none.
     build_step: str
+    # A database server beside it (its address reaches the service through ``settings``).
+    database: Database | None = None
 
     def build_args(self) -> dict[str, str]:
         """The build args every Dockerfile of the kernel declares for the packages
@@ -64,20 +81,23 @@ class ServiceProfile:
         return tuple(f"--env={name}={value}" for name, value in self.settings.items())
 
 
-def _field(table: dict, name: str, kind: type, what: str) -> object:
+def _field(table: dict, name: str, kind: type, what: str, within: str = "") -> object:
+    """``table[name]``, a ``kind``; ProfileError naming ``within`` + ``name`` otherwise."""
     if name not in table:
-        raise ProfileError(f"{TABLE} {name}: missing; {what}")
+        raise ProfileError(f"{TABLE} {within}{name}: missing; {what}")
     value = table[name]
     if not isinstance(value, kind):
-        raise ProfileError(f"{TABLE} {name}: {value!r} is not {what}")
+        raise ProfileError(f"{TABLE} {within}{name}: {value!r} is not {what}")
     return value
 
 
-def _strings(table: dict, name: str, what: str, pattern: re.Pattern | None = None) -> tuple:
-    values = _field(table, name, list, what)
+def _strings(
+    table: dict, name: str, what: str, pattern: re.Pattern | None = None, within: str = ""
+) -> tuple:
+    values = _field(table, name, list, what, within)
     bad = [v for v in values if not isinstance(v, str) or (pattern and not pattern.fullmatch(v))]
     if bad:
-        raise ProfileError(f"{TABLE} {name}: {bad[0]!r} is not {what}")
+        raise ProfileError(f"{TABLE} {within}{name}: {bad[0]!r} is not {what}")
     return tuple(values)
 
 
@@ -92,8 +112,8 @@ def parse(table: dict) -> ServiceProfile:
             raise ProfileError(f"{TABLE} settings.{name}: not a variable name with a string value")
     packages = _field(table, "packages", dict, "a table with `build` and `runtime` lists")
     what = "a Debian package name (lower case, digits, + . -)"
-    build = _strings(packages, "build", what, PACKAGE_NAME)
-    runtime = _strings(packages, "runtime", what, PACKAGE_NAME)
+    build = _strings(packages, "build", what, PACKAGE_NAME, "packages.")
+    runtime = _strings(packages, "runtime", what, PACKAGE_NAME, "packages.")
     dev = _strings(table, "dev-command", "the dev server's argv, in exec form")
     if not dev:
         raise ProfileError(f"{TABLE} dev-command: empty; the dev server's argv, in exec form")
@@ -101,7 +121,25 @@ def parse(table: dict) -> ServiceProfile:
     step = _field(table, "build-step", str, "a shell command, or '' for none")
     if "\n" in step:
         raise ProfileError(f"{TABLE} build-step: one line; chain commands with &&")
-    return ServiceProfile(health_path, dict(settings), build, runtime, dev, secrets, step)
+    return ServiceProfile(
+        health_path, dict(settings), build, runtime, dev, secrets, step, _database(table)
+    )
+
+
+def _database(table: dict) -> Database | None:
+    """The optional ``[tool.service.database]`` table."""
+    if "database" not in table:
+        return None
+    found = _field(table, "database", dict, "a table with image, environment and ready")
+    image = _field(found, "image", str, "an image reference, like 'postgres:17'", "database.")
+    environment = _field(found, "environment", dict, "a table of NAME = 'value'", "database.")
+    for name, value in environment.items():
+        if not SETTING_NAME.fullmatch(name) or not isinstance(value, str):
+            raise ProfileError(f"{TABLE} database.environment.{name}: not a name with a string")
+    ready = _strings(found, "ready", "the argv that exits 0 once it serves", within="database.")
+    if not ready:
+        raise ProfileError(f"{TABLE} database.ready: empty; e.g. ['pg_isready']")
+    return Database(image, dict(environment), ready)
 
 
 @functools.cache

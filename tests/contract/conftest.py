@@ -7,6 +7,7 @@ The images under test are the service's own, those whose Dockerfile is present
 other room's, through the hook ``pytest_contract_images`` (profile.py).
 """
 
+import contextlib
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -15,7 +16,15 @@ import testinfra
 
 from tests import service
 from tools import base_images, engine, images
-from tools.containers import PREFIX, Running, named_volume, remove_container, run_python, start
+from tools.containers import (
+    PREFIX,
+    Running,
+    database_beside,
+    named_volume,
+    remove_container,
+    run_python,
+    start,
+)
 
 from . import toolbox
 from .health import under_cpu_limit
@@ -103,8 +112,20 @@ def built_images(subjects: list[Subject]) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def database() -> Iterator[str | None]:
+    """The database the service's profile declares, serving beside every container the checks
+    start (tools.containers.database_beside): its container id; None without one."""
+    with contextlib.ExitStack() as stack:
+        try:
+            beside = stack.enter_context(database_beside())
+        except engine.ImageToolError as error:
+            pytest.exit(f"the database beside the service: {error}", returncode=1)
+        yield beside
+
+
+@pytest.fixture(scope="session", autouse=True)
 def cpu_limited(
-    request: pytest.FixtureRequest, built_images: None
+    request: pytest.FixtureRequest, built_images: None, database: str | None
 ) -> Iterator[dict[str, Future[tuple[bool, str, str]]]]:
     """Each image whose check under a 5% CPU limit was selected (health.under_cpu_limit),
     observed from the session's start, all at once and beside the other checks: it waits a

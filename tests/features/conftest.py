@@ -8,6 +8,7 @@ import pytest
 from tests.contract.conftest import (  # noqa: F401  (fixtures, shared with the contract)
     bases,
     container,
+    database,
     own_images,
     pool,
     python,

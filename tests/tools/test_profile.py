@@ -33,10 +33,10 @@ def test_a_complete_profile_gives_build_args_and_run_args() -> None:
         ({"settings": ["SECRET_KEY"]}, "settings: ['SECRET_KEY'] is not a table"),
         ({"settings": {"SECRET KEY": "x"}}, "settings.SECRET KEY: not a variable name"),
         ({"settings": {"DEBUG": 1}}, "settings.DEBUG: not a variable name with a string value"),
-        ({"packages": {"build": []}}, "runtime: missing"),
+        ({"packages": {"build": []}}, "packages.runtime: missing"),
         (
             {"packages": {"build": ["gcc; rm -rf /"], "runtime": []}},
-            "build: 'gcc; rm -rf /' is not",
+            "packages.build: 'gcc; rm -rf /' is not",
         ),
         ({"dev-command": "uvicorn app:app"}, "dev-command: 'uvicorn app:app' is not"),
         ({"dev-command": []}, "dev-command: empty"),
@@ -54,3 +54,34 @@ def test_a_missing_or_malformed_field_is_one_line_naming_it(change: dict, field:
     assert message.startswith("[tool.service] "), message
     assert field in message, message
     assert "\n" not in message, message
+
+
+DATABASE = {
+    "image": "postgres:17-trixie",
+    "environment": {"POSTGRES_PASSWORD": "checks-only"},
+    "ready": ["pg_isready"],
+}
+
+
+def test_a_database_beside_it_is_optional_and_read_whole() -> None:
+    assert parse(VALID).database is None
+    database = parse(VALID | {"database": DATABASE}).database
+    assert database is not None
+    assert database.run_args() == ("--env=POSTGRES_PASSWORD=checks-only",)
+    assert database.ready == ("pg_isready",)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"image": None}, "database.image: missing"),
+        ({"environment": {"PASSWORD": 5}}, "database.environment.PASSWORD"),
+        ({"ready": []}, "database.ready: empty"),
+    ],
+    ids=lambda value: str(value)[:40],
+)
+def test_a_malformed_database_is_one_line_naming_its_field(change: dict, field: str) -> None:
+    database = {k: v for k, v in (DATABASE | change).items() if v is not None}
+    with pytest.raises(ProfileError) as raised:
+        parse(VALID | {"database": database})
+    assert field in str(raised.value), raised.value
