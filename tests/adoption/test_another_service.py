@@ -15,12 +15,15 @@ The services, each a folder here (its README.md says its shape):
 import re
 import shutil
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tools import engine
+from tests.contract.test_attack_surface import linked_libraries
+from tools import base_images, engine, images
+from tools.containers import PREFIX
 from tools.project import ROOT
 
 from .test_rename import OPTIONAL, renamed_copy, run
@@ -95,3 +98,47 @@ def test_lint_unit_build_the_image_contract_and_compose_pass_on_another_service(
     assert not engine.image_exists(f"{package}:baseline"), "a clone without it built the baseline"
     # The image checks of an image that does not promise it, listed by name.
     assert "test_has_no_shell[optimized]: optimized does not declare no_shell" in output
+
+
+# Dockerfile.minimal as it was when a broken image passed every check: the libraries it gathers
+# are those of /usr/local alone, not those the venv's extension modules link.
+BEFORE_THE_FIX = ("find /usr/local /app/.venv -type f", "find /usr/local -type f")
+
+
+@pytest.mark.parametrize("replaced", ["ledger"], indirect=True)
+def test_a_minimal_image_without_its_drivers_library_fails_the_library_check(
+    replaced: tuple[Path, str],
+) -> None:
+    """The negative control of `test_every_extension_module_finds_its_shared_libraries`: the
+    compiled-driver service's minimal image built as Dockerfile.minimal was (its venv's libraries
+    left out) lacks libpq.so.5, and the check, run by that image's own Python, says so."""
+    copy, _ = replaced
+    dockerfile = copy / "Dockerfile.minimal"
+    broken = copy / "Dockerfile.broken-minimal"
+    assert BEFORE_THE_FIX[0] in dockerfile.read_text(), "the library step moved: update this"
+    broken.write_text(dockerfile.read_text().replace(*BEFORE_THE_FIX))
+    tag = f"{PREFIX}-broken-minimal:{uuid.uuid4().hex[:12]}"
+    try:
+        images.build(
+            images.Image("broken-minimal", tag, broken.name),
+            base_images.used(),
+            tag=tag,
+            context=copy,
+            quiet=True,
+        )
+
+        def python(code: str) -> str:
+            done = subprocess.run(
+                ["docker", "run", "--rm", "--entrypoint", "python", tag, "-c", code],
+                capture_output=True,
+                text=True,
+            )
+            assert done.returncode == 0, done.stderr[-2000:]
+            return done.stdout
+
+        holds, evidence = linked_libraries(python)
+    finally:
+        broken.unlink()
+        engine.docker("image", "rm", "--force", tag, check=False)
+    assert not holds, f"the broken minimal image passed: {evidence}"
+    assert re.search(r"psycopg2/_psycopg\S*\.so': \['libpq\.so\.5'", evidence), evidence

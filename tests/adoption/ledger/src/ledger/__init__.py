@@ -1,0 +1,1 @@
+"""ledger: entries kept in PostgreSQL, through a driver compiled against libpq."""

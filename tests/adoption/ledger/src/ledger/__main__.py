@@ -1,0 +1,52 @@
+"""Run the service: ``python -m ledger`` (or the console script)."""
+
+import logging
+import sys
+import tempfile
+
+import uvicorn
+
+from .app import create_app
+from .settings import InvalidSetting, Settings
+from .store import Ledger, Unreachable
+
+log = logging.getLogger(__package__)
+# In-flight requests end within this many seconds of SIGTERM.
+GRACEFUL_SHUTDOWN_SECONDS = 5
+
+
+def main() -> int:
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level="INFO")
+    try:
+        settings = Settings.from_environment()
+    except InvalidSetting as error:
+        log.error("invalid settings: %s", error)
+        return 2
+    logging.getLogger().setLevel(settings.log_level.upper())
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=settings.data_dir).close()
+    except OSError as error:
+        log.error("the data folder %s is not writable: %s", settings.data_dir, error.strerror)
+        return 1
+    try:
+        ledger = Ledger(settings.database_url, settings.data_dir)
+    except Unreachable as error:
+        log.error("cannot use the database: %s", error)
+        return 1
+    try:
+        uvicorn.run(
+            create_app(ledger),
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        )
+    finally:
+        ledger.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
