@@ -19,7 +19,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from . import urls
-from .middleware import BodySizeLimit, RequestLog, SafeJSONResponse, TrustedProxies
+from .middleware import (
+    BodySizeLimit,
+    RequestLog,
+    SafeJSONResponse,
+    TrustedProxies,
+    body_too_large,
+)
 from .server import ResourceErrors
 from .settings import Settings, trusted_proxies
 from .store import Link, Store, StoreError, StoreFull, StoreUnusable
@@ -187,6 +193,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for e in error.errors()
         ]
         return SafeJSONResponse({"detail": problems}, status_code=422)
+
+    @app.exception_handler(413)
+    async def too_large(_: Request, __: Exception) -> SafeJSONResponse:
+        # Starlette's body limit says "Content Too Large": the API's answer names the limit.
+        return body_too_large(MAX_BODY_BYTES)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_problem(request: Request, error: StarletteHTTPException) -> SafeJSONResponse:

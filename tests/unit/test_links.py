@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from shortlink.app import MAX_BODY_BYTES, MAX_URL_LENGTH
 
@@ -125,6 +126,37 @@ def test_oversized_chunked_body_is_refused_with_413(client: TestClient) -> None:
     response = client.post("/links", content=chunks(), headers={"content-type": "application/json"})
     assert "content-length" not in response.request.headers
     assert response.status_code == 413
+    assert "larger than 16384 bytes" in response.json()["detail"]
+
+
+def test_a_streamed_body_is_counted_by_starlettes_limit_not_our_own(client: TestClient) -> None:
+    layers, layer = [], client.app.middleware_stack
+    while layer is not None:
+        layers.append(layer)
+        layer = getattr(layer, "app", None)
+    limits = [layer for layer in layers if isinstance(layer, RequestBodyLimitMiddleware)]
+    assert [limit.max_body_size for limit in limits] == [MAX_BODY_BYTES]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/{code}"), ("HEAD", "/{code}"), ("DELETE", "/links/{code}")]
+)
+def test_an_oversized_body_is_refused_before_a_route_that_ignores_bodies_acts(
+    client: TestClient, method: str, path: str
+) -> None:
+    code = create(client)["code"]
+    response = client.request(
+        method,
+        path.format(code=code),
+        content=b"a" * (MAX_BODY_BYTES + 1),
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    assert response.status_code == 413
+    if method != "HEAD":
+        assert "larger than 16384 bytes" in response.json()["detail"]
+    link = client.get(f"/links/{code}")
+    assert link.status_code == 200
+    assert link.json()["hits"] == 0
 
 
 def test_delete_with_the_admin_token_removes_the_link(client: TestClient) -> None:
