@@ -336,11 +336,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response_class=RedirectResponse,
         responses={307: {"description": "Redirect to the link's URL (Location)."}, **NOT_FOUND},
     )
-    async def follow(code: Code) -> RedirectResponse:
+    async def follow(code: Code, request: Request) -> RedirectResponse:
+        """Redirect to the link's URL. A GET counts a hit; a HEAD, as link previewers and
+        scanners send, is answered the same and not counted."""
         if code in NOT_CODES:
             # GET /links reaches this route; it names the links collection, which only POSTs.
             raise HTTPException(405)
-        url = store.target(code)
+        # A HEAD is a link previewer or scanner looking, not someone following the link.
+        url = store.target(code, count=request.method == "GET")
         if url is None:
             raise not_found(code)
         return RedirectResponse(url, status_code=307)

@@ -54,6 +54,18 @@ def test_follow_redirects_to_the_target_and_counts_hits(client: TestClient) -> N
     assert client.get(f"/links/{code}").json()["hits"] == 3
 
 
+def test_a_head_request_is_answered_as_a_click_but_not_counted_as_one(client: TestClient) -> None:
+    """Link previewers and scanners send HEAD; only a GET is someone following the link."""
+    code = create(client)["code"]
+    for _ in range(3):
+        response = client.head(f"/{code}", follow_redirects=False)
+        assert response.status_code == 307
+        assert response.headers["location"] == URL
+    assert client.get(f"/links/{code}").json()["hits"] == 0
+    client.get(f"/{code}", follow_redirects=False)
+    assert client.get(f"/links/{code}").json()["hits"] == 1
+
+
 def test_get_link_shows_hits_and_creation_time(client: TestClient) -> None:
     created = create(client)
     shown = client.get(f"/links/{created['code']}")
