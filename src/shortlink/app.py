@@ -60,7 +60,8 @@ class NewLink(BaseModel):
         description=(
             "An http or https URL naming a host, without spaces, control characters or a user "
             "name; stored normalized: scheme and host lower-case, an international host name "
-            "as punycode, other characters outside the pattern percent-encoded. At most "
+            "as punycode, mapped as browsers map it (UTS #46), other characters outside the "
+            "pattern percent-encoded. At most "
             f"{MAX_URL_LENGTH} characters, also once normalized."
         ),
         json_schema_extra={"pattern": urls.URL_PATTERN},
