@@ -258,8 +258,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not secrets.compare_digest(credentials.credentials.encode("latin-1"), admin_token):
             raise HTTPException(403, "wrong admin token")
 
-    def not_found(code: str) -> HTTPException:
-        return HTTPException(404, f"no link with code {code!r}")
+    def not_found() -> HTTPException:
+        # Never the code itself: errors do not echo the input (a 20 KB path, a 20 KB answer).
+        return HTTPException(404, "no link with this code")
 
     def get(path: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
         """GET and HEAD: two routes, so each method has its own operation in the document."""
@@ -313,7 +314,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def get_link(code: Code, request: Request) -> LinkOut:
         link = store.get(code)
         if link is None:
-            raise not_found(code)
+            raise not_found()
         return link_out(link, request)
 
     @app.delete(
@@ -329,7 +330,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     async def delete_link(code: Code) -> None:
         if not await store.delete(code):
-            raise not_found(code)
+            raise not_found()
 
     @get(
         "/{code}",
@@ -346,7 +347,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # A HEAD is a link previewer or scanner looking, not someone following the link.
         url = store.target(code, count=request.method == "GET")
         if url is None:
-            raise not_found(code)
+            raise not_found()
         return RedirectResponse(url, status_code=307)
 
     return app

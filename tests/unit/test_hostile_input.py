@@ -41,6 +41,36 @@ def test_malformed_bodies_get_a_4xx_json_error_that_does_not_echo_them(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
+MARK = "QQmarkQQ"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "request_args"),
+    [
+        ("POST", "/links", {"json": {"url": f"ftp://{MARK}/"}}),
+        ("POST", "/links", {"json": {"url": f"https://{MARK}\u200d.de/"}}),
+        ("POST", "/links", {"json": {"url": f"https://a.example:{MARK}/"}}),
+        ("POST", "/links", {"json": {"url": "https://a.example/" + MARK * 300}}),
+        ("POST", "/links", {"json": {MARK: "https://a.example/"}}),
+        ("POST", "/links", {"json": {"url": {MARK: MARK}}}),
+        ("POST", "/links", {"content": '{"url": "' + MARK, "headers": JSON}),
+        ("GET", f"/{MARK}", {}),
+        ("GET", f"/links/{MARK}", {}),
+        ("GET", f"/links/{MARK}/{MARK}", {}),
+        ("DELETE", f"/links/{MARK}", {"headers": {"Authorization": f"Bearer {ADMIN_TOKEN}"}}),
+        ("DELETE", f"/links/{MARK}", {"headers": {"Authorization": f"Bearer {MARK}"}}),
+        ("PATCH", f"/{MARK}", {}),
+    ],
+)
+def test_no_error_answer_carries_the_input_back(
+    client: TestClient, method: str, path: str, request_args: dict
+) -> None:
+    response = client.request(method, path, **request_args)
+    assert 400 <= response.status_code < 500
+    assert MARK not in response.text
+    assert MARK not in str(response.headers)
+
+
 def test_no_log_line_holds_a_request_body_or_header(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -77,7 +77,21 @@ def test_get_link_shows_hits_and_creation_time(client: TestClient) -> None:
 def test_unknown_code_is_a_json_404(client: TestClient, path: str) -> None:
     response = client.get(path, follow_redirects=False)
     assert response.status_code == 404
-    assert response.json() == {"detail": "no link with code 'nope123'"}
+    assert response.json() == {"detail": "no link with this code"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/{code}"), ("GET", "/links/{code}"), ("DELETE", "/links/{code}")],
+)
+def test_a_404_does_not_echo_the_code_asked_for(client: TestClient, method: str, path: str) -> None:
+    """An error never carries the input back: a 20 KB path got a 20 KB answer."""
+    code = "z" * 20_000
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    response = client.request(method, path.format(code=code), headers=headers)
+    assert response.status_code == 404
+    assert "zzz" not in response.text
+    assert len(response.content) < 100
 
 
 @pytest.mark.parametrize(
