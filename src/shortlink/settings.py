@@ -33,16 +33,29 @@ SERVICE_LINKS_FIX = (
 )
 
 
+# The settings whose empty value says "none", as their descriptions do; any other setting's
+# empty value is no value at all.
+EMPTY_MEANS_NONE = frozenset({"admin_token_file", "forwarded_allow_ips"})
+
+
 def is_service_link(value: object) -> bool:
     return isinstance(value, str) and SERVICE_LINK.fullmatch(value.strip()) is not None
 
 
-class _EnvironmentWithoutServiceLinks(EnvSettingsSource):
-    """The environment, as pydantic-settings reads it, minus service-link values."""
+def is_blank(value: object) -> bool:
+    return isinstance(value, str) and not value.strip()
+
+
+class _Environment(EnvSettingsSource):
+    """The environment, as pydantic-settings reads it, minus what sets nothing: a service link,
+    and an empty or blank value (compose's ``${VAR:-}``, a Helm value left blank), which is an
+    unset variable: the setting's default, except where empty means none (EMPTY_MEANS_NONE)."""
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         value, key, is_complex = super().get_field_value(field, field_name)
-        return (None if is_service_link(value) else value), key, is_complex
+        if is_service_link(value) or (is_blank(value) and field_name not in EMPTY_MEANS_NONE):
+            value = None
+        return value, key, is_complex
 
 
 class Settings(BaseSettings):
@@ -89,7 +102,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        environment = _EnvironmentWithoutServiceLinks(settings_cls)
+        environment = _Environment(settings_cls)
         return init_settings, environment, dotenv_settings, file_secret_settings
 
     @field_validator("log_level", "log_format", mode="before")
@@ -97,10 +110,10 @@ class Settings(BaseSettings):
     def _lowercase_log_level(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("admin_token_file", "public_url", "version", mode="before")
+    @field_validator("admin_token_file", mode="before")
     @classmethod
-    def _empty_means_unset(cls, value: object) -> object:
-        return None if value == "" else value
+    def _empty_means_no_file(cls, value: object) -> object:
+        return None if is_blank(value) else value
 
     @field_validator("forwarded_allow_ips")
     @classmethod

@@ -18,7 +18,12 @@ from pydantic import ValidationError
 from shortlink import __main__ as entrypoint
 from shortlink import server, store
 from shortlink.app import StartupError, create_app, read_admin_token
-from shortlink.settings import Settings, ignored_service_links, requested_log_format
+from shortlink.settings import (
+    EMPTY_MEANS_NONE,
+    Settings,
+    ignored_service_links,
+    requested_log_format,
+)
 from shortlink.store import DATABASE_NAME, StoreError, StoreUnusable
 
 from .conftest import ClientFactory
@@ -84,6 +89,29 @@ def test_every_kind_of_service_link_is_recognized(
     monkeypatch.setenv("shortlink_port", value)
     assert Settings().port == 8000
     assert ignored_service_links(os.environ) == [f"shortlink_port={value}"]
+
+
+# What an empty value says of the settings where it means none: no token file (deletion
+# disabled), no trusted proxy.
+NONE = {"admin_token_file": None, "forwarded_allow_ips": ""}
+
+
+@pytest.mark.parametrize("value", ["", "  "], ids=["empty", "blank"])
+@pytest.mark.parametrize("name", sorted(set(Settings.model_fields) - EMPTY_MEANS_NONE))
+def test_an_empty_variable_is_an_unset_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    """As compose's ${VAR:-} or a blank Helm value leave it: the default, not a refusal."""
+    monkeypatch.setenv(f"SHORTLINK_{name.upper()}", value)
+    assert getattr(Settings(), name) == Settings.model_fields[name].default
+
+
+@pytest.mark.parametrize("name", sorted(EMPTY_MEANS_NONE))
+def test_an_empty_token_file_or_proxy_list_still_says_none(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv(f"SHORTLINK_{name.upper()}", "")
+    assert getattr(Settings(), name) == NONE[name]
 
 
 def test_a_set_port_is_still_read(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,8 +9,10 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from pydantic import ValidationError
 
 from shortlink import healthcheck
+from shortlink.settings import Settings
 
 PREFIX = healthcheck.PREFIX
 # A proxy that is nowhere: a probe that goes through it fails.
@@ -24,6 +26,9 @@ DEAD_PROXY = "http://127.0.0.1:9"
         ({f"{PREFIX}HOST": "0.0.0.0"}, ("127.0.0.1", 8000)),  # noqa: S104
         ({f"{PREFIX}HOST": "::"}, ("::1", 8000)),
         ({f"{PREFIX}HOST": "[::]"}, ("::1", 8000)),
+        # Empty or blank is unset, as for the service.
+        ({f"{PREFIX}HOST": "", f"{PREFIX}PORT": ""}, ("127.0.0.1", 8000)),
+        ({f"{PREFIX}HOST": "  ", f"{PREFIX}PORT": " "}, ("127.0.0.1", 8000)),
         ({f"{PREFIX}HOST": "10.1.2.3", f"{PREFIX}PORT": "8080"}, ("10.1.2.3", 8080)),
         ({f"{PREFIX}HOST": "[fd00::5]"}, ("fd00::5", 8000)),
         ({f"{PREFIX}HOST": "localhost", f"{PREFIX}PORT": " 9000 "}, ("localhost", 9000)),
@@ -35,6 +40,24 @@ def test_probes_where_the_settings_say_the_service_listens(
     env: dict[str, str], expected: tuple[str, int]
 ) -> None:
     assert healthcheck.target(env) == expected
+
+
+@pytest.mark.parametrize(
+    "value", ["", "  ", "9000", " 9000 ", "eighty", "0", "70000", "tcp://10.96.12.34:8000"]
+)
+def test_probes_the_port_the_service_serves_on_or_refuses_what_it_refuses(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv(f"{PREFIX}PORT", value)
+    try:
+        served: int | str = Settings().port
+    except ValidationError:
+        served = "refused"
+    try:
+        probed: int | str = healthcheck.target(dict(os.environ))[1]
+    except healthcheck.BadSetting:
+        probed = "refused"
+    assert probed == served
 
 
 @pytest.mark.parametrize("port", ["eighty", "0", "65536", "1" * 5000, "\uff18\uff10\uff10\uff10"])
