@@ -114,6 +114,49 @@ def test_an_empty_token_file_or_proxy_list_still_says_none(
     assert getattr(Settings(), name) == NONE[name]
 
 
+@pytest.mark.parametrize(
+    "ours", [None, "", "tcp://10.96.12.34:8000"], ids=["unset", "empty", "service-link"]
+)
+def test_without_a_port_of_its_own_it_serves_on_the_platforms_port(
+    monkeypatch: pytest.MonkeyPatch, ours: str | None
+) -> None:
+    """Cloud Run, Heroku and App Runner say which port to serve on in PORT."""
+    if ours is not None:
+        monkeypatch.setenv("SHORTLINK_PORT", ours)
+    monkeypatch.setenv("PORT", "9123")
+    assert Settings().port == 9123
+
+
+def test_its_own_port_wins_over_the_platforms(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHORTLINK_PORT", "9000")
+    monkeypatch.setenv("PORT", "9123")
+    assert Settings().port == 9000
+
+
+@pytest.mark.parametrize("value", ["eighty", "0", "70000"])
+def test_an_invalid_platform_port_exits_2_with_one_line_naming_port(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fake_server: type[FakeServer],
+    value: str,
+) -> None:
+    monkeypatch.setenv("PORT", value)
+    assert entrypoint.main() == 2
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    assert "ERROR" in lines[0]
+    assert "invalid settings: PORT: " in lines[0]
+    assert "SHORTLINK_PORT" not in lines[0]
+
+
+def test_main_serves_on_the_platforms_port(
+    monkeypatch: pytest.MonkeyPatch, fake_server: type[FakeServer]
+) -> None:
+    monkeypatch.setenv("PORT", "9123")
+    assert entrypoint.main() == 0
+    assert fake_server.last.config.port == 9123
+
+
 def test_a_set_port_is_still_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHORTLINK_PORT", "9000")
     assert Settings().port == 9000
