@@ -11,11 +11,11 @@ from . import logs
 from .app import StartupError, create_app
 from .server import KEEP_ALIVE_SECONDS, dual_stack_socket, protocol
 from .settings import (
-    ENV_PREFIX,
     SERVICE_LINKS_FIX,
     Settings,
     ignored_service_links,
     requested_log_format,
+    variable,
 )
 
 # Below Docker's default 10 s stop timeout, so in-flight requests end and the database closes
@@ -32,10 +32,7 @@ def main() -> int:
     try:
         settings = Settings()
     except ValidationError as error:
-        problems = "; ".join(
-            f"{ENV_PREFIX}{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
-            for e in error.errors()
-        )
+        problems = "; ".join(f"{variable(e['loc'])}: {e['msg']}" for e in error.errors())
         log.error("invalid settings: %s", problems)
         return 2
     logs.configure(settings.log_level, settings.log_format)

@@ -19,7 +19,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from . import urls
-from .middleware import BodySizeLimit, RequestLog, SafeJSONResponse, TrustedProxies
+from .middleware import (
+    BodySizeLimit,
+    RequestLog,
+    SafeJSONResponse,
+    TrustedProxies,
+    body_too_large,
+)
 from .server import ResourceErrors
 from .settings import Settings, trusted_proxies
 from .store import Link, Store, StoreError, StoreFull, StoreUnusable
@@ -54,7 +60,8 @@ class NewLink(BaseModel):
         description=(
             "An http or https URL naming a host, without spaces, control characters or a user "
             "name; stored normalized: scheme and host lower-case, an international host name "
-            "as punycode, other characters outside the pattern percent-encoded. At most "
+            "as punycode, mapped as browsers map it (UTS #46), other characters outside the "
+            "pattern percent-encoded. At most "
             f"{MAX_URL_LENGTH} characters, also once normalized."
         ),
         json_schema_extra={"pattern": urls.URL_PATTERN},
@@ -188,6 +195,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ]
         return SafeJSONResponse({"detail": problems}, status_code=422)
 
+    @app.exception_handler(413)
+    async def too_large(_: Request, __: Exception) -> SafeJSONResponse:
+        # Starlette's body limit says "Content Too Large": the API's answer names the limit.
+        return body_too_large(MAX_BODY_BYTES)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_problem(request: Request, error: StarletteHTTPException) -> SafeJSONResponse:
         headers = dict(error.headers or {})
@@ -246,8 +258,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not secrets.compare_digest(credentials.credentials.encode("latin-1"), admin_token):
             raise HTTPException(403, "wrong admin token")
 
-    def not_found(code: str) -> HTTPException:
-        return HTTPException(404, f"no link with code {code!r}")
+    def not_found() -> HTTPException:
+        # Never the code itself: errors do not echo the input (a 20 KB path, a 20 KB answer).
+        return HTTPException(404, "no link with this code")
 
     def get(path: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
         """GET and HEAD: two routes, so each method has its own operation in the document."""
@@ -301,7 +314,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def get_link(code: Code, request: Request) -> LinkOut:
         link = store.get(code)
         if link is None:
-            raise not_found(code)
+            raise not_found()
         return link_out(link, request)
 
     @app.delete(
@@ -317,7 +330,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     async def delete_link(code: Code) -> None:
         if not await store.delete(code):
-            raise not_found(code)
+            raise not_found()
 
     @get(
         "/{code}",
@@ -325,13 +338,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response_class=RedirectResponse,
         responses={307: {"description": "Redirect to the link's URL (Location)."}, **NOT_FOUND},
     )
-    async def follow(code: Code) -> RedirectResponse:
+    async def follow(code: Code, request: Request) -> RedirectResponse:
+        """Redirect to the link's URL. A GET counts a hit; a HEAD, as link previewers and
+        scanners send, is answered the same and not counted."""
         if code in NOT_CODES:
             # GET /links reaches this route; it names the links collection, which only POSTs.
             raise HTTPException(405)
-        url = store.target(code)
+        # A HEAD is a link previewer or scanner looking, not someone following the link.
+        url = store.target(code, count=request.method == "GET")
         if url is None:
-            raise not_found(code)
+            raise not_found()
         return RedirectResponse(url, status_code=307)
 
     return app

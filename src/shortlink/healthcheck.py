@@ -7,10 +7,11 @@ It measures the service's health and nothing else, so it is cheap and has no opi
   container's environment (Docker's client proxy configuration puts them in every container)
   cannot send it elsewhere, whatever ``no_proxy`` says;
 - where the service listens: ``SHORTLINK_HOST`` and ``SHORTLINK_PORT``, read from the
-  environment directly; a wildcard (``0.0.0.0``, ``::``, empty) is probed on the loopback of its
-  family, any other address or name as it is. A service-link value (``tcp://10.96.12.34:8000``,
-  injected by Kubernetes or ``docker run --link`` for a peer named like the service) is not a
-  setting: the default port, as the service does.
+  environment directly; a wildcard (``0.0.0.0``, ``::``) is probed on the loopback of its
+  family, any other address or name as it is. As for the service, an empty or blank value is an
+  unset one (the default), and so is a service-link value (``tcp://10.96.12.34:8000``,
+  injected by Kubernetes or ``docker run --link`` for a peer named like the service). Where
+  ``SHORTLINK_PORT`` is thus unset, ``PORT`` (Cloud Run, Heroku, App Runner set it) is the port.
 
 On failure it prints one line on stderr (Docker keeps it in ``docker inspect``'s health log).
 """
@@ -23,9 +24,11 @@ import sys
 PREFIX = f"{__package__.upper()}_"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+# Where a platform says which port to serve on, read when SHORTLINK_PORT is unset.
+PLATFORM_PORT = "PORT"
 # Within the image's HEALTHCHECK --timeout (the Dockerfile), with room for a starved CPU.
 TIMEOUT_SECONDS = 2.0
-WILDCARDS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104 (read, not bound)
+WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104 (read, not bound)
 PATH = "/healthz"
 
 
@@ -36,13 +39,17 @@ class BadSetting(ValueError):
 def target(env: dict[str, str] | None = None) -> tuple[str, int]:
     """The address and port to probe, from the service's settings in ``env`` (os.environ)."""
     env = os.environ if env is None else env
-    host = env.get(f"{PREFIX}HOST", DEFAULT_HOST).strip().removeprefix("[").removesuffix("]")
+    host = env.get(f"{PREFIX}HOST", "").strip().removeprefix("[").removesuffix("]") or DEFAULT_HOST
     host = WILDCARDS.get(host, host)
-    value = env.get(f"{PREFIX}PORT", "").strip()
+    name = f"{PREFIX}PORT"
+    value = env.get(name, "").strip()
     if not value or "://" in value:
+        name = PLATFORM_PORT
+        value = env.get(name, "").strip()
+    if not value:
         return host, DEFAULT_PORT
     if not (value.isascii() and value.isdigit() and len(value) <= 5 and 1 <= int(value) <= 65535):
-        raise BadSetting(f"{PREFIX}PORT={value[:40]!r} is not a TCP port (1-65535)")
+        raise BadSetting(f"{name}={value[:40]!r} is not a TCP port (1-65535)")
     return host, int(value)
 
 

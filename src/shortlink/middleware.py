@@ -7,7 +7,8 @@ import logging
 import time
 import traceback
 
-from fastapi import HTTPException
+from starlette.datastructures import Headers
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -23,39 +24,38 @@ class SafeJSONResponse(JSONResponse):
         return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode()
 
 
+def body_too_large(max_bytes: int) -> SafeJSONResponse:
+    """The 413 of a body over ``max_bytes``, in the API's error shape, naming the limit."""
+    return SafeJSONResponse({"detail": f"request body larger than {max_bytes} bytes"}, 413)
+
+
 class BodySizeLimit:
-    """Refuse request bodies over ``max_bytes`` with 413, without reading them into memory."""
+    """Refuse request bodies over ``max_bytes`` with the API's 413, never reading one into memory.
+
+    What arrives is counted by Starlette's RequestBodyLimitMiddleware (a chunked body declares
+    no length): its 413 reaches the app's handler, which answers ``body_too_large``. A declared
+    Content-Length over the limit is refused here, before the app: Starlette's would let the
+    route act first (a DELETE done, a hit counted), then replace its answer with a plain-text 413.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+        self.app = RequestBodyLimitMiddleware(app, max_body_size=max_bytes)
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] == "http" and _declared_length(scope) > self.max_bytes:
+            await body_too_large(self.max_bytes)(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length", b"0")
-        if not declared.isdigit() or int(declared) > self.max_bytes:
-            await self._too_large()(scope, receive, send)
-            return
-        received = 0
+        await self.app(scope, receive, send)
 
-        async def limited_receive() -> Message:
-            # A chunked body declares no length: count what actually arrives.
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise HTTPException(413, self._detail())
-            return message
 
-        await self.app(scope, limited_receive, send)
-
-    def _detail(self) -> str:
-        return f"request body larger than {self.max_bytes} bytes"
-
-    def _too_large(self) -> JSONResponse:
-        return SafeJSONResponse({"detail": self._detail()}, status_code=413)
+def _declared_length(scope: Scope) -> int:
+    """The request's Content-Length; 0 for none or one that is not a number, whose body
+    Starlette's middleware counts as it arrives (it reads the header the same way)."""
+    try:
+        return int(Headers(scope=scope).get("content-length", "0"))
+    except ValueError:
+        return 0
 
 
 class RequestLog:

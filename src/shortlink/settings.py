@@ -1,12 +1,13 @@
 """Every setting of the service, read from environment variables prefixed with the package name."""
 
 import ipaddress
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, Field, field_validator
+from pydantic import AnyHttpUrl, BaseModel, Field, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -21,6 +22,12 @@ from .logs import LogFormat
 ENV_PREFIX = f"{__package__.upper()}_"
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+# Where a platform tells a service which port to serve on (Cloud Run, Heroku, App Runner): the
+# port when the service's own setting is unset. In upper case, as field names never are, so
+# that variable() tells its errors from the port setting's.
+PLATFORM_PORT = "PORT"
 
 # What an orchestrator injects for a service named like this package, in variables that look
 # like ours: Kubernetes sets `<SERVICE>_PORT=tcp://10.96.12.34:8000` (and `_PORT_8000_TCP...`,
@@ -33,16 +40,44 @@ SERVICE_LINKS_FIX = (
 )
 
 
+# The settings whose empty value says "none", as their descriptions do; any other setting's
+# empty value is no value at all.
+EMPTY_MEANS_NONE = frozenset({"admin_token_file", "forwarded_allow_ips"})
+
+
 def is_service_link(value: object) -> bool:
     return isinstance(value, str) and SERVICE_LINK.fullmatch(value.strip()) is not None
 
 
-class _EnvironmentWithoutServiceLinks(EnvSettingsSource):
-    """The environment, as pydantic-settings reads it, minus service-link values."""
+def is_blank(value: object) -> bool:
+    return isinstance(value, str) and not value.strip()
+
+
+class _Platform(BaseModel):
+    """What a platform sets for the service, validated under the variable's own name."""
+
+    PORT: Port
+
+
+class _Environment(EnvSettingsSource):
+    """The environment, as pydantic-settings reads it, minus what sets nothing: a service link,
+    and an empty or blank value (compose's ``${VAR:-}``, a Helm value left blank), which is an
+    unset variable: the setting's default, except where empty means none (EMPTY_MEANS_NONE).
+    Where the port is thus unset, PORT's value is the port."""
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         value, key, is_complex = super().get_field_value(field, field_name)
-        return (None if is_service_link(value) else value), key, is_complex
+        if is_service_link(value) or (is_blank(value) and field_name not in EMPTY_MEANS_NONE):
+            value = None
+        return value, key, is_complex
+
+    def __call__(self) -> dict[str, Any]:
+        values = super().__call__()
+        platform = os.environ.get(PLATFORM_PORT, "")
+        if "port" not in values and not is_blank(platform):
+            # Validated here, so that an invalid value is reported as PORT's, not as ours.
+            values["port"] = _Platform.model_validate({PLATFORM_PORT: platform}).PORT
+        return values
 
 
 class Settings(BaseSettings):
@@ -54,7 +89,13 @@ class Settings(BaseSettings):
         "127.0.0.1",
         description="Address to listen on; :: listens on IPv6 and IPv4 on one port.",
     )
-    port: int = Field(8000, ge=1, le=65535, description="TCP port to listen on.")
+    port: Port = Field(
+        8000,
+        description=(
+            "TCP port to listen on; where unset, the port in `PORT` if that is set (Cloud Run,"
+            " Heroku and App Runner set it)."
+        ),
+    )
     data_dir: Path = Field(Path("data"), description="Folder holding the SQLite database.")
     admin_token_file: Path | None = Field(
         Path("/run/secrets/admin_token"),
@@ -89,7 +130,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        environment = _EnvironmentWithoutServiceLinks(settings_cls)
+        environment = _Environment(settings_cls)
         return init_settings, environment, dotenv_settings, file_secret_settings
 
     @field_validator("log_level", "log_format", mode="before")
@@ -97,10 +138,10 @@ class Settings(BaseSettings):
     def _lowercase_log_level(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("admin_token_file", "public_url", "version", mode="before")
+    @field_validator("admin_token_file", mode="before")
     @classmethod
-    def _empty_means_unset(cls, value: object) -> object:
-        return None if value == "" else value
+    def _empty_means_no_file(cls, value: object) -> object:
+        return None if is_blank(value) else value
 
     @field_validator("forwarded_allow_ips")
     @classmethod
@@ -113,6 +154,12 @@ class Settings(BaseSettings):
                 except ValueError:
                     raise ValueError(f"{item!r} is not an IP address or network") from None
         return value
+
+
+def variable(loc: tuple[int | str, ...]) -> str:
+    """The environment variable an error location of the settings names: PORT, or a field's."""
+    name = "_".join(map(str, loc))
+    return name if name == PLATFORM_PORT else f"{ENV_PREFIX}{name.upper()}"
 
 
 def trusted_proxies(setting: str) -> list[str]:

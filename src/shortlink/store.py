@@ -174,13 +174,14 @@ class Store:
         link = self._find(FIND_BY_CODE, code)
         return link and replace(link, hits=link.hits + self._hits[code])
 
-    def target(self, code: str) -> str | None:
-        """The URL ``code`` leads to, counting the visit; None if unknown."""
+    def target(self, code: str, *, count: bool) -> str | None:
+        """The URL ``code`` leads to, counting the visit if ``count``; None if unknown."""
         with self._reader_lock:
             row = self._reader.execute("SELECT url FROM links WHERE code = ?", (code,)).fetchone()
         if row is None:
             return None
-        self._hits[code] += 1
+        if count:
+            self._hits[code] += 1
         return row[0]
 
     def count(self) -> int:

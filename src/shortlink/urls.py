@@ -5,12 +5,15 @@ import re
 import unicodedata
 from urllib.parse import quote, urlsplit
 
+import idna
+
 MAX_URL_LENGTH = 2048
 
 # Characters left as they are in path, query and fragment; everything else is percent-encoded.
 # The same set Starlette's redirect uses, so the Location sent is the URL stored, byte for byte.
 URL_SAFE = ":/%#?=@[]!$&'()*+,;"
-ASCII_HOST = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?")
+# A label is 1 to 63 characters.
+ASCII_HOST = re.compile(r"[a-z0-9_-]{1,63}(\.[a-z0-9_-]{1,63})*\.?")
 
 # Published in the OpenAPI document: every URL it matches is accepted as it is (apart from
 # letter case in scheme and host). Non-ASCII host names are accepted too, stored as punycode.
@@ -58,10 +61,16 @@ def _host(hostname: str) -> str:
             return f"[{ipaddress.IPv6Address(hostname).compressed}]"
         except ValueError:
             raise ValueError("the URL's IPv6 address is not valid") from None
-    try:
-        ascii_host = hostname.encode("idna").decode("ascii").lower()
-    except UnicodeError:
-        raise ValueError("the URL's host is not a valid domain name") from None
+    if hostname.isascii():
+        # As browsers take an ASCII name (the WHATWG URL standard): lower-cased, nothing more.
+        ascii_host = hostname.lower()
+    else:
+        try:
+            # UTS #46, nontransitional (idna's default), as browsers map a host: straße.de
+            # stays itself, xn--strae-oqa.de. Python's own codec, IDNA 2003, makes it strasse.de.
+            ascii_host = idna.encode(hostname, uts46=True).decode("ascii")
+        except UnicodeError:  # idna.IDNAError and its kinds
+            raise ValueError("the URL's host is not a valid domain name") from None
     if not ASCII_HOST.fullmatch(ascii_host):
         raise ValueError("the URL's host is not a valid domain name")
     return ascii_host

@@ -12,6 +12,12 @@ from .helpers import ADMIN_TOKEN, TEST_HOST
 type ClientFactory = Callable[..., TestClient]
 
 
+@pytest.fixture(autouse=True)
+def no_platform_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PORT, where the machine running the tests sets it, would be the service's port."""
+    monkeypatch.delenv("PORT", raising=False)
+
+
 @pytest.fixture
 def token_file(tmp_path: Path) -> Path:
     path = tmp_path / "admin_token"

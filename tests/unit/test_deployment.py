@@ -18,7 +18,12 @@ from pydantic import ValidationError
 from shortlink import __main__ as entrypoint
 from shortlink import server, store
 from shortlink.app import StartupError, create_app, read_admin_token
-from shortlink.settings import Settings, ignored_service_links, requested_log_format
+from shortlink.settings import (
+    EMPTY_MEANS_NONE,
+    Settings,
+    ignored_service_links,
+    requested_log_format,
+)
 from shortlink.store import DATABASE_NAME, StoreError, StoreUnusable
 
 from .conftest import ClientFactory
@@ -84,6 +89,72 @@ def test_every_kind_of_service_link_is_recognized(
     monkeypatch.setenv("shortlink_port", value)
     assert Settings().port == 8000
     assert ignored_service_links(os.environ) == [f"shortlink_port={value}"]
+
+
+# What an empty value says of the settings where it means none: no token file (deletion
+# disabled), no trusted proxy.
+NONE = {"admin_token_file": None, "forwarded_allow_ips": ""}
+
+
+@pytest.mark.parametrize("value", ["", "  "], ids=["empty", "blank"])
+@pytest.mark.parametrize("name", sorted(set(Settings.model_fields) - EMPTY_MEANS_NONE))
+def test_an_empty_variable_is_an_unset_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    """As compose's ${VAR:-} or a blank Helm value leave it: the default, not a refusal."""
+    monkeypatch.setenv(f"SHORTLINK_{name.upper()}", value)
+    assert getattr(Settings(), name) == Settings.model_fields[name].default
+
+
+@pytest.mark.parametrize("name", sorted(EMPTY_MEANS_NONE))
+def test_an_empty_token_file_or_proxy_list_still_says_none(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv(f"SHORTLINK_{name.upper()}", "")
+    assert getattr(Settings(), name) == NONE[name]
+
+
+@pytest.mark.parametrize(
+    "ours", [None, "", "tcp://10.96.12.34:8000"], ids=["unset", "empty", "service-link"]
+)
+def test_without_a_port_of_its_own_it_serves_on_the_platforms_port(
+    monkeypatch: pytest.MonkeyPatch, ours: str | None
+) -> None:
+    """Cloud Run, Heroku and App Runner say which port to serve on in PORT."""
+    if ours is not None:
+        monkeypatch.setenv("SHORTLINK_PORT", ours)
+    monkeypatch.setenv("PORT", "9123")
+    assert Settings().port == 9123
+
+
+def test_its_own_port_wins_over_the_platforms(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHORTLINK_PORT", "9000")
+    monkeypatch.setenv("PORT", "9123")
+    assert Settings().port == 9000
+
+
+@pytest.mark.parametrize("value", ["eighty", "0", "70000"])
+def test_an_invalid_platform_port_exits_2_with_one_line_naming_port(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fake_server: type[FakeServer],
+    value: str,
+) -> None:
+    monkeypatch.setenv("PORT", value)
+    assert entrypoint.main() == 2
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    assert "ERROR" in lines[0]
+    assert "invalid settings: PORT: " in lines[0]
+    assert "SHORTLINK_PORT" not in lines[0]
+
+
+def test_main_serves_on_the_platforms_port(
+    monkeypatch: pytest.MonkeyPatch, fake_server: type[FakeServer]
+) -> None:
+    monkeypatch.setenv("PORT", "9123")
+    assert entrypoint.main() == 0
+    assert fake_server.last.config.port == 9123
 
 
 def test_a_set_port_is_still_read(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,8 +9,10 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from pydantic import ValidationError
 
 from shortlink import healthcheck
+from shortlink.settings import Settings
 
 PREFIX = healthcheck.PREFIX
 # A proxy that is nowhere: a probe that goes through it fails.
@@ -24,11 +26,20 @@ DEAD_PROXY = "http://127.0.0.1:9"
         ({f"{PREFIX}HOST": "0.0.0.0"}, ("127.0.0.1", 8000)),  # noqa: S104
         ({f"{PREFIX}HOST": "::"}, ("::1", 8000)),
         ({f"{PREFIX}HOST": "[::]"}, ("::1", 8000)),
+        # Empty or blank is unset, as for the service.
+        ({f"{PREFIX}HOST": "", f"{PREFIX}PORT": ""}, ("127.0.0.1", 8000)),
+        ({f"{PREFIX}HOST": "  ", f"{PREFIX}PORT": " "}, ("127.0.0.1", 8000)),
         ({f"{PREFIX}HOST": "10.1.2.3", f"{PREFIX}PORT": "8080"}, ("10.1.2.3", 8080)),
         ({f"{PREFIX}HOST": "[fd00::5]"}, ("fd00::5", 8000)),
         ({f"{PREFIX}HOST": "localhost", f"{PREFIX}PORT": " 9000 "}, ("localhost", 9000)),
         # Injected by Kubernetes for a Service named like the service: not ours.
         ({f"{PREFIX}PORT": "tcp://10.96.12.34:8000"}, ("127.0.0.1", 8000)),
+        # PORT, which platforms set, where the service's own is unset; its own wins.
+        ({"PORT": "9123"}, ("127.0.0.1", 9123)),
+        ({f"{PREFIX}PORT": "", "PORT": "9123"}, ("127.0.0.1", 9123)),
+        ({f"{PREFIX}PORT": "tcp://10.96.12.34:8000", "PORT": "9123"}, ("127.0.0.1", 9123)),
+        ({f"{PREFIX}PORT": "9000", "PORT": "9123"}, ("127.0.0.1", 9000)),
+        ({"PORT": " "}, ("127.0.0.1", 8000)),
     ],
 )
 def test_probes_where_the_settings_say_the_service_listens(
@@ -37,10 +48,34 @@ def test_probes_where_the_settings_say_the_service_listens(
     assert healthcheck.target(env) == expected
 
 
+@pytest.mark.parametrize("platform", [None, "", "9123", "eighty", "70000"])
+@pytest.mark.parametrize(
+    "value", [None, "", "  ", "9000", " 9000 ", "eighty", "0", "70000", "tcp://10.96.12.34:8000"]
+)
+def test_probes_the_port_the_service_serves_on_or_refuses_what_it_refuses(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, platform: str | None
+) -> None:
+    for name, set_to in ((f"{PREFIX}PORT", value), ("PORT", platform)):
+        if set_to is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, set_to)
+    try:
+        served: int | str = Settings().port
+    except ValidationError:
+        served = "refused"
+    try:
+        probed: int | str = healthcheck.target(dict(os.environ))[1]
+    except healthcheck.BadSetting:
+        probed = "refused"
+    assert probed == served
+
+
 @pytest.mark.parametrize("port", ["eighty", "0", "65536", "1" * 5000, "\uff18\uff10\uff10\uff10"])
-def test_a_port_the_service_would_refuse_is_named(port: str) -> None:
-    with pytest.raises(healthcheck.BadSetting, match=f"{PREFIX}PORT="):
-        healthcheck.target({f"{PREFIX}PORT": port})
+@pytest.mark.parametrize("variable", [f"{PREFIX}PORT", "PORT"])
+def test_a_port_the_service_would_refuse_is_named(variable: str, port: str) -> None:
+    with pytest.raises(healthcheck.BadSetting, match=f"^{variable}="):
+        healthcheck.target({variable: port})
 
 
 class Answer(http.server.BaseHTTPRequestHandler):
@@ -79,7 +114,7 @@ def failing() -> Iterator[int]:
 
 def probe(**env: str) -> subprocess.CompletedProcess[str]:
     """``python -m shortlink.healthcheck`` with ``env`` added to a clean environment."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(PREFIX)}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(PREFIX) and k != "PORT"}
     for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY"):
         clean.pop(name, None)
     return subprocess.run(

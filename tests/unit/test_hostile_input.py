@@ -41,6 +41,36 @@ def test_malformed_bodies_get_a_4xx_json_error_that_does_not_echo_them(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
+MARK = "QQmarkQQ"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "request_args"),
+    [
+        ("POST", "/links", {"json": {"url": f"ftp://{MARK}/"}}),
+        ("POST", "/links", {"json": {"url": f"https://{MARK}\u200d.de/"}}),
+        ("POST", "/links", {"json": {"url": f"https://a.example:{MARK}/"}}),
+        ("POST", "/links", {"json": {"url": "https://a.example/" + MARK * 300}}),
+        ("POST", "/links", {"json": {MARK: "https://a.example/"}}),
+        ("POST", "/links", {"json": {"url": {MARK: MARK}}}),
+        ("POST", "/links", {"content": '{"url": "' + MARK, "headers": JSON}),
+        ("GET", f"/{MARK}", {}),
+        ("GET", f"/links/{MARK}", {}),
+        ("GET", f"/links/{MARK}/{MARK}", {}),
+        ("DELETE", f"/links/{MARK}", {"headers": {"Authorization": f"Bearer {ADMIN_TOKEN}"}}),
+        ("DELETE", f"/links/{MARK}", {"headers": {"Authorization": f"Bearer {MARK}"}}),
+        ("PATCH", f"/{MARK}", {}),
+    ],
+)
+def test_no_error_answer_carries_the_input_back(
+    client: TestClient, method: str, path: str, request_args: dict
+) -> None:
+    response = client.request(method, path, **request_args)
+    assert 400 <= response.status_code < 500
+    assert MARK not in response.text
+    assert MARK not in str(response.headers)
+
+
 def test_no_log_line_holds_a_request_body_or_header(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -84,6 +114,43 @@ def test_the_url_stored_is_the_url_checked_and_the_url_redirected_to(
     assert response.json()["url"] == stored
     code = response.json()["code"]
     assert client.get(f"/{code}", follow_redirects=False).headers["location"] == stored
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        # IDNA 2003 (Python's codec) made these strasse.de and fass.de: other domains.
+        ("https://straße.de/", "https://xn--strae-oqa.de/"),
+        ("https://FAß.de/x", "https://xn--fa-hia.de/x"),
+        ("http://bücher.example/", "http://xn--bcher-kva.example/"),
+        ("https://\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45\uff0ecom/", "https://example.com/"),
+        ("https://my_host.example/", "https://my_host.example/"),
+    ],
+)
+def test_an_international_host_is_stored_as_browsers_resolve_it(
+    client: TestClient, given: str, stored: str
+) -> None:
+    """UTS #46, nontransitional: the mapping browsers apply to a host before they look it up."""
+    response = client.post("/links", json={"url": given})
+    assert response.status_code == 201, response.text
+    assert response.json()["url"] == stored
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "a\u200db.de",  # a joiner between letters: IDNA 2003 dropped it, making ab.de
+        "\u0300a.de",  # a label starting with a combining mark
+        "\u0661.com",  # a right-to-left digit alone: the Bidi rule
+        "xn--a.de\u00e9",  # not punycode, beside a non-ASCII label
+        "\u00e9" * 64 + ".de",  # a label longer than 63 once encoded
+    ],
+)
+def test_an_international_host_idna_refuses_is_a_clear_422(client: TestClient, host: str) -> None:
+    response = client.post("/links", json={"url": f"https://{host}/"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["msg"].endswith("the URL's host is not a valid domain name")
+    assert host not in response.text
 
 
 def test_a_token_file_that_is_not_utf8_stops_the_start_with_one_clear_error(

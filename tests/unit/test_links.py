@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from shortlink.app import MAX_BODY_BYTES, MAX_URL_LENGTH
 
@@ -53,6 +54,18 @@ def test_follow_redirects_to_the_target_and_counts_hits(client: TestClient) -> N
     assert client.get(f"/links/{code}").json()["hits"] == 3
 
 
+def test_a_head_request_is_answered_as_a_click_but_not_counted_as_one(client: TestClient) -> None:
+    """Link previewers and scanners send HEAD; only a GET is someone following the link."""
+    code = create(client)["code"]
+    for _ in range(3):
+        response = client.head(f"/{code}", follow_redirects=False)
+        assert response.status_code == 307
+        assert response.headers["location"] == URL
+    assert client.get(f"/links/{code}").json()["hits"] == 0
+    client.get(f"/{code}", follow_redirects=False)
+    assert client.get(f"/links/{code}").json()["hits"] == 1
+
+
 def test_get_link_shows_hits_and_creation_time(client: TestClient) -> None:
     created = create(client)
     shown = client.get(f"/links/{created['code']}")
@@ -64,7 +77,21 @@ def test_get_link_shows_hits_and_creation_time(client: TestClient) -> None:
 def test_unknown_code_is_a_json_404(client: TestClient, path: str) -> None:
     response = client.get(path, follow_redirects=False)
     assert response.status_code == 404
-    assert response.json() == {"detail": "no link with code 'nope123'"}
+    assert response.json() == {"detail": "no link with this code"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/{code}"), ("GET", "/links/{code}"), ("DELETE", "/links/{code}")],
+)
+def test_a_404_does_not_echo_the_code_asked_for(client: TestClient, method: str, path: str) -> None:
+    """An error never carries the input back: a 20 KB path got a 20 KB answer."""
+    code = "z" * 20_000
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    response = client.request(method, path.format(code=code), headers=headers)
+    assert response.status_code == 404
+    assert "zzz" not in response.text
+    assert len(response.content) < 100
 
 
 @pytest.mark.parametrize(
@@ -125,6 +152,37 @@ def test_oversized_chunked_body_is_refused_with_413(client: TestClient) -> None:
     response = client.post("/links", content=chunks(), headers={"content-type": "application/json"})
     assert "content-length" not in response.request.headers
     assert response.status_code == 413
+    assert "larger than 16384 bytes" in response.json()["detail"]
+
+
+def test_a_streamed_body_is_counted_by_starlettes_limit_not_our_own(client: TestClient) -> None:
+    layers, layer = [], client.app.middleware_stack
+    while layer is not None:
+        layers.append(layer)
+        layer = getattr(layer, "app", None)
+    limits = [layer for layer in layers if isinstance(layer, RequestBodyLimitMiddleware)]
+    assert [limit.max_body_size for limit in limits] == [MAX_BODY_BYTES]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/{code}"), ("HEAD", "/{code}"), ("DELETE", "/links/{code}")]
+)
+def test_an_oversized_body_is_refused_before_a_route_that_ignores_bodies_acts(
+    client: TestClient, method: str, path: str
+) -> None:
+    code = create(client)["code"]
+    response = client.request(
+        method,
+        path.format(code=code),
+        content=b"a" * (MAX_BODY_BYTES + 1),
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    assert response.status_code == 413
+    if method != "HEAD":
+        assert "larger than 16384 bytes" in response.json()["detail"]
+    link = client.get(f"/links/{code}")
+    assert link.status_code == 200
+    assert link.json()["hits"] == 0
 
 
 def test_delete_with_the_admin_token_removes_the_link(client: TestClient) -> None:

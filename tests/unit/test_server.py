@@ -1,15 +1,20 @@
-"""The server itself: half-sent requests are dropped; hit counts reach the disk each second."""
+"""The server itself: half-sent requests are dropped; hit counts reach the disk each second;
+the uvicorn whose private classes it builds on is the one it was tested with."""
 
 import asyncio
 import socket
 import sqlite3
 import threading
 import time
+import tomllib
 from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 import uvicorn
+from packaging.requirements import Requirement
+from packaging.version import Version
 
 from shortlink import server, store
 from shortlink.app import create_app
@@ -19,6 +24,7 @@ from shortlink.store import DATABASE_NAME
 from .conftest import ClientFactory
 
 DEADLINE_SECONDS = 0.3
+PYPROJECT = Path(__file__).parents[2] / "pyproject.toml"
 
 
 @pytest.fixture
@@ -103,3 +109,15 @@ def test_concurrent_posts_of_one_url_get_one_code(make_client: ClientFactory) ->
         return {r.json()["code"] for r in results}
 
     assert len(asyncio.run(post_many())) == 1
+
+
+def test_uvicorn_is_allowed_only_in_the_minor_release_server_py_was_tested_with() -> None:
+    """server.py subclasses uvicorn's private protocol classes, which any 0.x minor may change."""
+    dependencies = tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"]
+    allowed = next(r for r in map(Requirement, dependencies) if r.name == "uvicorn").specifier
+    tested = Version(version("uvicorn"))
+    assert tested in allowed
+    assert Version(f"{tested.major}.{tested.minor}.0") in allowed
+    assert Version(f"{tested.major}.{tested.minor + 1}.0") not in allowed
+    if tested.minor:
+        assert Version(f"{tested.major}.{tested.minor - 1}.999") not in allowed
