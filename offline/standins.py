@@ -777,8 +777,9 @@ def _keep_packages(
 
 
 def _make_postgres(standin: Standin) -> None:
-    """`postgres:17-trixie`, the database a service runs beside (`docker run`, Compose
-    `image:`; tools/base_images.image_to_run names it), from trixie's own PostgreSQL packages,
+    """`postgres:17-trixie`, the database a service runs beside (a profile's
+    `[tool.service.database]`, a plain `docker run`: tools/base_images.py's resolve_references
+    and image_to_run name it), from trixie's own PostgreSQL packages,
     set up as the official image is (docker-library/postgres, read at commit 6edb0a8c:
     `17/trixie/Dockerfile` and `docker-entrypoint.sh`), with an entrypoint of its own,
     offline/postgres-entrypoint.sh, that does at start what the official one does.
