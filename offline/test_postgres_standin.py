@@ -93,10 +93,11 @@ def _start(
     volume: str | None = None,
     initdb: dict[str, tuple[str, int]] | None = None,
 ) -> str:
-    """A database container, started; ``initdb``: file name -> (text, mode) copied into
+    """A database container, started, on ``network`` as host `db` (none: no network; the
+    checks reach it with `docker exec`); ``initdb``: file name -> (text, mode) copied into
     /docker-entrypoint-initdb.d/ before it starts."""
     name = scratch.name("container")
-    where = ["--network", network, "--network-alias", "db"] if network else []
+    where = ["--network", network, "--network-alias", "db"] if network else ["--network=none"]
     where += ["--volume", f"{volume}:{DATA}"] if volume else []
     engine.docker("create", "--name", name, *where, *_env(settings), image)
     if initdb:
@@ -239,7 +240,10 @@ def test_without_a_password_the_first_start_fails_with_the_official_words(
     and POSTGRES_HOST_AUTH_METHOD is not trust."""
     name = scratch.name("container")
     done = subprocess.run(
-        ["docker", "run", "--name", name, image], capture_output=True, text=True, timeout=120
+        ["docker", "run", "--name", name, "--network=none", image],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 1, (done.returncode, done.stderr[-2000:])
     assert UNINITIALIZED in done.stderr, done.stderr[-2000:]
