@@ -187,13 +187,29 @@ DOCKER_APT_HOOKS = [
 ]
 
 
+# Trixie's PostgreSQL major (its `postgresql` package depends on postgresql-17): the one a stand-in
+# of the official `postgres` image can have, as `postgres:17-trixie` (or `postgres:17`).
+DEBIAN_POSTGRES = "17"
+# The official image's ids of its postgres user and group (docker-library/postgres,
+# 17/trixie/Dockerfile: `groupadd -r postgres --gid=999`, `useradd -r -g postgres --uid=999`).
+POSTGRES_UID = 999
+# What the official image installs beside PostgreSQL and keeps: gosu (here Debian's build), less
+# (psql's pager), xz-utils and zstd (compressed initdb.d scripts); passwd for the user, as
+# debian:trixie-slim has it. The locales come later, with their files (_make_postgres).
+POSTGRES_PACKAGES = ["gosu", "less", "passwd", "xz-utils", "zstd"]
+# The stand-in's entrypoint (bash): its bytes are part of the recipe (RECIPE).
+POSTGRES_ENTRYPOINT = Path(__file__).with_name("postgres-entrypoint.sh")
+POSTGRES_DATA = "/var/lib/postgresql/data"
+
+
 # Under a registry host that cannot exist (RFC 2606): a stand-in is never mistaken for an
 # official image, and no build can ever pull one from somewhere else.
 REGISTRY = "standin.invalid"
 # Stand-ins carry the hash of the recipes, in their tag and a label: a changed recipe makes new
 # ones beside the old, which other clones on the same engine may still use (never removed here;
 # docs, "Building the images", says how to remove those no longer wanted). The hash is of the
-# code, not the file: comments, docstrings and formatting change nothing.
+# code, not the file: comments, docstrings and formatting change nothing. Files a recipe copies
+# into a stand-in count byte for byte.
 LABEL = "standin.recipe"
 
 
@@ -205,7 +221,9 @@ def _recipe_hash() -> str:
         docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
         if docstring and isinstance(first.value.value, str):
             node.body = body[1:] or [ast.Pass()]
-    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()[:12]
+    digest = hashlib.sha256(ast.dump(tree).encode())
+    digest.update(POSTGRES_ENTRYPOINT.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 RECIPE = _recipe_hash()
@@ -257,6 +275,7 @@ class Standin:
             "uv": _make_uv,
             "distroless-python": _make_distroless_python,
             "distroless-cc": _make_distroless_cc,
+            "postgres": _make_postgres,
         }
         recipes[self.kind](self)
 
@@ -282,6 +301,14 @@ def standin_for(official: str, arch: str = NATIVE_ARCH) -> Standin:
         return Standin(official, f"{REGISTRY}/{short}:{tag}{suffix}", "distroless-python", arch)
     if short == f"cc-debian{DEBIAN_RELEASE}":
         return Standin(official, f"{REGISTRY}/{short}:{tag}{suffix}", "distroless-cc", arch)
+    if short == "postgres":
+        # Only trixie's major, under the tags that name it and no other minor or variant.
+        if not re.fullmatch(rf"{DEBIAN_POSTGRES}(-{SUITE})?", tag):
+            raise StandinError(
+                f"no stand-in recipe for {official!r}: Debian {SUITE} has PostgreSQL "
+                f"{DEBIAN_POSTGRES} only, as postgres:{DEBIAN_POSTGRES}-{SUITE}"
+            )
+        return Standin(official, f"{REGISTRY}/postgres:{tag}{suffix}", "postgres", arch)
     if short in ("ubuntu", "debian"):
         return Standin(official, f"{REGISTRY}/generic-os:{SUITE}{suffix}", "os", arch)
     raise StandinError(f"no stand-in recipe for {official!r}")
@@ -747,3 +774,146 @@ def _keep_packages(
                 link = tarfile.TarInfo(f"usr/bin/{alias}")
                 link.type, link.linkname = tarfile.SYMTYPE, target
                 slim.addfile(link)
+
+
+def _make_postgres(standin: Standin) -> None:
+    """`postgres:17-trixie`, the database a service runs beside (a profile's
+    `[tool.service.database]`, a plain `docker run`: tools/base_images.py's resolve_references
+    and image_to_run name it), from trixie's own PostgreSQL packages,
+    set up as the official image is (docker-library/postgres, read at commit 6edb0a8c:
+    `17/trixie/Dockerfile` and `docker-entrypoint.sh`), with an entrypoint of its own,
+    offline/postgres-entrypoint.sh, that does at start what the official one does.
+
+    What it shares with the official image, checked by offline/test_postgres_standin.py on the
+    image image_to_run gives: `ENTRYPOINT ["docker-entrypoint.sh"]`, `CMD ["postgres"]`,
+    `STOPSIGNAL SIGINT` (the server stops cleanly, exit 0), `EXPOSE 5432`, `VOLUME
+    /var/lib/postgresql/data`, `PGDATA`, `PG_MAJOR`, `LANG=en_US.utf8`, PATH ending in
+    /usr/lib/postgresql/17/bin; no image USER: the entrypoint starts as root, hands PGDATA and
+    /var/run/postgresql to postgres and steps down with gosu, as upstream does (a new volume or a
+    bind mount owned by root works; `docker exec` is root, as there); the server is PID 1 as
+    postgres, uid and gid 999; it listens on every address (the sample configuration's
+    `listen_addresses = '*'`); pg_isready and psql on PATH. On a first start only: without
+    POSTGRES_PASSWORD (and without POSTGRES_HOST_AUTH_METHOD=trust), exit 1 with upstream's
+    words; the superuser POSTGRES_USER, the database POSTGRES_DB (default: the user); `host all
+    all all scram-sha-256` in pg_hba.conf, so another host needs the password (initdb's trust on
+    the socket and loopback, inside the container, before it, as upstream);
+    /docker-entrypoint-initdb.d/ run once (*.sh run when executable, sourced otherwise; *.sql;
+    other files ignored). A PGDATA that holds a cluster is used as it is, with no password
+    needed.
+
+    Tried by hand when this was written, not checked: POSTGRES_USER's default `postgres`; each
+    setting from its `_FILE` (a secret readable by root only); POSTGRES_INITDB_ARGS; server
+    flags as arguments (`-c shared_buffers=64MB`, `--version`); POSTGRES_HOST_AUTH_METHOD=trust
+    with upstream's warning and pg_hba.conf lines; *.sql.gz, *.sql.xz and *.sql.zst scripts;
+    `--user 999:999`; a bind mount owned by root; UTF8 databases collated en_US.utf8.
+
+    Its remaining differences from the official image, all of them (docs, "Building the images",
+    links here):
+
+    - PostgreSQL is Debian's build of trixie's 17 (17.12-0+deb13u1 when this was written; the
+      image's PG_VERSION says which), from Debian's archive, not PGDG's build of the newest 17
+      from apt.postgresql.org (PG_VERSION `17.9-1.pgdg13+1` at the commit read): the minor
+      release may differ. Both are built from Debian's packaging (PGDG's by the same
+      maintainers): the same layout and file names.
+    - No PGDG apt source, signing key (/usr/local/share/keyrings) or gnupg, which the official
+      image keeps from its build: an image derived from it that installs an extension
+      (`apt-get install postgresql-17-<name>`) gets trixie's build where Debian has one, and
+      fails where only PGDG has it.
+    - gosu is Debian's build of 1.17 in /usr/sbin (GOSU_VERSION says 1.17), not tianon's 1.19
+      release binary in /usr/local/bin; both on PATH.
+    - The entrypoint is its own, with upstream's behaviour but not its every function: no
+      nss_wrapper (and no libnss-wrapper), so `--user` with a uid that /etc/passwd lacks fails in
+      initdb ("could not look up effective user ID"; `--user 999` and root work); no
+      POSTGRES_INITDB_WALDIR; no docker-ensure-initdb.sh or docker-enforce-initdb.sh; it cannot
+      be sourced by another script to reuse its functions (an initdb.d script it sources can
+      call docker_process_sql and "${psql[@]}", as upstream's, but not upstream's other
+      functions).
+    - The OS is a minbase trixie made by mmdebstrap from the archive's snapshot, not
+      debuerreotype's `debian:trixie-slim`; a `standin.recipe` label. Made and checked on amd64
+      only (another architecture's is made the same way, under qemu, untried).
+    """
+    major = DEBIAN_POSTGRES
+    share = "/usr/share/postgresql"
+    install = "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends"
+    # The official Dockerfile's RUN lines, in its order, each run in the root filesystem.
+    steps = [
+        # The user and group with the official ids, made before postgresql-common's maintainer
+        # script would make them with others; its home.
+        f"groupadd -r postgres --gid={POSTGRES_UID}",
+        f"useradd -r -g postgres --uid={POSTGRES_UID} --home-dir=/var/lib/postgresql"
+        " --shell=/bin/bash postgres",
+        "install --directory --owner postgres --group postgres --mode 1777 /var/lib/postgresql",
+        # The locales' and PostgreSQL's files under /usr/share/locale kept, unlike the other
+        # stand-ins (locale.alias, which `localedef -A` reads; the messages' translations);
+        # en_US.UTF-8, which LANG names: initdb makes UTF8 databases with that collation.
+        r"sed -i '\|^path-exclude=/usr/share/locale/|d' /etc/dpkg/dpkg.cfg.d/99mmdebstrap",
+        "if grep -q /usr/share/locale /etc/dpkg/dpkg.cfg.d/99mmdebstrap; then exit 1; fi",
+        f"{install} locales",
+        "echo 'en_US.UTF-8 UTF-8' >> /etc/locale.gen",
+        "locale-gen",
+        "locale -a | grep -qx en_US.utf8",
+        "mkdir /docker-entrypoint-initdb.d",
+        # PostgreSQL, without the cluster Debian's packages make at install.
+        f"{install} postgresql-common",
+        r"sed -ri 's/#(create_main_cluster) .*$/\1 = false/'"
+        " /etc/postgresql-common/createcluster.conf",
+        f"{install} postgresql-{major}",
+        f"/usr/lib/postgresql/{major}/bin/postgres --version | grep -q ' {major}\\.'",
+        # The sample configuration initdb copies listens on every address.
+        f"dpkg-divert --add --rename --divert {share}/postgresql.conf.sample.dpkg"
+        f" {share}/{major}/postgresql.conf.sample",
+        f"cp {share}/postgresql.conf.sample.dpkg {share}/postgresql.conf.sample",
+        f"ln -s ../postgresql.conf.sample {share}/{major}/",
+        rf"""sed -ri "s!^#?(listen_addresses)\s*=\s*\S+.*!\1 = '*'!" """
+        f"{share}/postgresql.conf.sample",
+        f"""grep -qF "listen_addresses = '*'" {share}/postgresql.conf.sample""",
+        # 1777 until the entrypoint makes it 0700 (any --user can start it).
+        f"install --directory --owner postgres --group postgres --mode 1777 {POSTGRES_DATA}",
+    ]
+    with tempfile.TemporaryDirectory() as folder:
+        versions = Path(folder) / "versions"
+        hooks = [
+            f'chroot "$1" sh -euc {shlex.quote("; ".join(steps))} >&2',
+            f"install -m 0755 {shlex.quote(str(POSTGRES_ENTRYPOINT))}"
+            ' "$1"/usr/local/bin/docker-entrypoint.sh',
+            f"chroot \"$1\" dpkg-query --show --showformat='${{Package}} ${{Version}}\\n'"
+            f" postgresql-{major} gosu > {shlex.quote(str(versions))}",
+        ]
+        rootfs = Path(folder) / "rootfs.tar"
+        with rootfs.open("wb") as out:
+            made = subprocess.run(
+                _mmdebstrap(standin, POSTGRES_PACKAGES, hooks), stdout=out, check=False
+            )
+        if made.returncode:
+            raise StandinError(f"making {standin.name} failed: mmdebstrap exited {made.returncode}")
+        version = dict(line.split() for line in versions.read_text().splitlines())
+        # The socket's folder (mmdebstrap empties /run, /var/run's target, at its end).
+        with tarfile.open(rootfs, "a") as tar:
+            run = tar.getmember("./run")
+            socket_folder = tarfile.TarInfo("./run/postgresql")
+            socket_folder.type, socket_folder.mode, socket_folder.mtime = (
+                tarfile.DIRTYPE,
+                0o3777,
+                run.mtime,
+            )
+            socket_folder.uid = socket_folder.gid = POSTGRES_UID
+            socket_folder.uname = socket_folder.gname = "postgres"
+            tar.addfile(socket_folder)
+        with rootfs.open("rb") as tar:
+            _import(
+                standin,
+                tar,
+                [
+                    f"ENV {ENV_PATH}:/usr/lib/postgresql/{major}/bin",
+                    f"ENV GOSU_VERSION={version['gosu'].split('-')[0]}",
+                    "ENV LANG=en_US.utf8",
+                    f"ENV PG_MAJOR={major}",
+                    f"ENV PG_VERSION={version[f'postgresql-{major}']}",
+                    f"ENV PGDATA={POSTGRES_DATA}",
+                    f"VOLUME {POSTGRES_DATA}",
+                    'ENTRYPOINT ["docker-entrypoint.sh"]',
+                    "STOPSIGNAL SIGINT",
+                    "EXPOSE 5432",
+                    'CMD ["postgres"]',
+                ],
+            )

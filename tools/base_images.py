@@ -46,6 +46,13 @@ def resolve(
     return resolve_references(officials, arch)
 
 
+def image_to_run(official: str) -> str:
+    """The image to `docker run` for the official image ``official``, e.g. `postgres:17-trixie`:
+    itself where it is present or can be pulled, its stand-in otherwise (made if missing:
+    minutes), as for the bases; BASE_IMAGES forces either. ImageToolError as resolve()."""
+    return resolve_references([official])[1][official]
+
+
 def resolve_references(officials: list[str], arch: str | None = None) -> tuple[str, dict[str, str]]:
     """:func:`resolve` for image references themselves (a database image the service runs
     beside it, which no Dockerfile names)."""
