@@ -86,7 +86,7 @@ def database_service(database: Database) -> dict[str, object]:
     """The Compose service of the profile's database: its image (a stand-in where no registry
     answers), environment and readiness as its health check; its data on the volume its image
     declares, which Compose keeps across `up` and removes with `down --volumes`."""
-    image = base_images.resolve_references([database.image])[1][database.image]
+    image = base_images.image_to_run(database.image)
     return {
         "image": image,
         "environment": database.environment,

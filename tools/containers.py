@@ -141,7 +141,7 @@ def database_beside() -> Iterator[str | None]:
         return
     from tools import base_images  # only a service with a database needs the stand-ins
 
-    image = base_images.resolve_references([database.image])[1][database.image]
+    image = base_images.image_to_run(database.image)
     network = f"{PREFIX}-net-{uuid.uuid4().hex[:12]}"
     engine.docker("network", "create", network)
     container = ""
