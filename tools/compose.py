@@ -25,8 +25,9 @@ COMPOSE_FILE = ROOT / "compose.yaml"
 # JSON is YAML: Compose reads it as a second compose file.
 OVERRIDE = images.BUILD_DIR / "compose.build.yaml"
 # The database beside the service, when its profile declares one: its Compose service, its host
-# name on the project's network, as the checks name it.
+# name on the project's network, as the checks name it, and its data's named volume.
 DATABASE_SERVICE = DATABASE_HOST
+DATABASE_VOLUME = "database"
 # The version tested; README, "Requirements".
 MINIMUM_VERSION = (2, 26)
 
@@ -76,6 +77,7 @@ def write_override(bases: dict[str, str], compose_file: Path = COMPOSE_FILE) -> 
         services[DATABASE_SERVICE] = database_service(service.database)
         for name in ("app", "dev"):
             services[name]["depends_on"] = {DATABASE_SERVICE: {"condition": "service_healthy"}}
+        override["volumes"] = {DATABASE_VOLUME: {}}
     override |= {"secrets": secrets} if secrets else {}
     OVERRIDE.parent.mkdir(parents=True, exist_ok=True)
     OVERRIDE.write_text(json.dumps(override, indent=2) + "\n")
@@ -84,8 +86,8 @@ def write_override(bases: dict[str, str], compose_file: Path = COMPOSE_FILE) -> 
 
 def database_service(database: Database) -> dict[str, object]:
     """The Compose service of the profile's database: its image (a stand-in where no registry
-    answers), environment and readiness as its health check; its data on the volume its image
-    declares, which Compose keeps across `up` and removes with `down --volumes`."""
+    answers), environment and readiness as its health check; its data on a named volume, kept
+    across `down` and `up` (an anonymous one would not be) and removed with `down --volumes`."""
     image = base_images.image_to_run(database.image)
     return {
         "image": image,
@@ -96,6 +98,7 @@ def database_service(database: Database) -> dict[str, object]:
             "start_period": "60s",
             "start_interval": "1s",
         },
+        "volumes": [f"{DATABASE_VOLUME}:{database.data}"],
         "restart": "unless-stopped",
     }
 

@@ -40,6 +40,9 @@ class Database:
     environment: dict[str, str]
     # Exit 0 once it accepts connections (pg_isready...), run in its container, exec form.
     ready: tuple[str, ...]
+    # The folder it keeps its data in (its image's VOLUME): compose gives it a named volume,
+    # so the data outlives `down` and goes with `down --volumes`, as the service's own.
+    data: str
 
     def run_args(self) -> tuple[str, ...]:
         return tuple(f"--env={name}={value}" for name, value in self.environment.items())
@@ -139,7 +142,12 @@ def _database(table: dict) -> Database | None:
     ready = _strings(found, "ready", "the argv that exits 0 once it serves", within="database.")
     if not ready:
         raise ProfileError(f"{TABLE} database.ready: empty; e.g. ['pg_isready']")
-    return Database(image, dict(environment), ready)
+    data = _field(
+        found, "data", str, "an absolute path, like '/var/lib/postgresql/data'", "database."
+    )
+    if not data.startswith("/"):
+        raise ProfileError(f"{TABLE} database.data: {data!r} is not an absolute path")
+    return Database(image, dict(environment), ready, data)
 
 
 @functools.cache

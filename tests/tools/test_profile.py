@@ -60,6 +60,7 @@ DATABASE = {
     "image": "postgres:17-trixie",
     "environment": {"POSTGRES_PASSWORD": "checks-only"},
     "ready": ["pg_isready"],
+    "data": "/var/lib/postgresql/data",
 }
 
 
@@ -77,6 +78,7 @@ def test_a_database_beside_it_is_optional_and_read_whole() -> None:
         ({"image": None}, "database.image: missing"),
         ({"environment": {"PASSWORD": 5}}, "database.environment.PASSWORD"),
         ({"ready": []}, "database.ready: empty"),
+        ({"data": "pgdata"}, "database.data: 'pgdata' is not an absolute path"),
     ],
     ids=lambda value: str(value)[:40],
 )
