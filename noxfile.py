@@ -64,12 +64,13 @@ def unit(session: nox.Session) -> None:
     session.run("pytest", "tests/unit", "tests/seam", "tests/tools", *session.posargs)
 
 
-@nox.session(venv_backend="none")
+@nox.session(python="3.13")
 def build(session: nox.Session) -> None:
     """Build the service's images, and the demonstration's; each one's size and build time."""
+    sync(session, "images")  # dive, which measures the sizes
     tool(session, "build", *session.posargs)
     if DEMONSTRATION:
-        session.run(sys.executable, "-m", "demonstration.build", external=True)
+        session.run("python", "-m", "demonstration.build")
 
 
 @nox.session(python="3.13")

@@ -1,7 +1,8 @@
 """Build the demonstration's image: ``python -m demonstration.build [--check]``.
 
 Run by `nox -s build` after the service's images (``--check`` by `nox -s test`: only that it is
-built). Exits 0 when done, 1 with one line on stderr when the engine or the build fails.
+built). Exits 0 when done, 1 with one line on stderr when the engine, the build or dive's
+measure of it fails.
 """
 
 import sys
@@ -21,11 +22,14 @@ def main(argv: list[str]) -> int:
         # Beside the bases of the service's images, which `nox -s build` recorded first.
         base_images.write_used(mode, base_images.used() | bases, version)
         built = images.build(BASELINE, bases)
+        size = layer_sizes.image_size(BASELINE.tag)
     except engine.ImageToolError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    size = layer_sizes.megabytes(layer_sizes.image_size(BASELINE.tag).unpacked)
-    print(f"{BASELINE.tag} (bad on purpose): {size} unpacked, built in {built.seconds:.1f} s")
+    print(
+        f"{BASELINE.tag} (bad on purpose): {layer_sizes.megabytes(size.unpacked)} unpacked "
+        f"({layer_sizes.megabytes(size.wasted)} wasted), built in {built.seconds:.1f} s"
+    )
     return 0
 
 

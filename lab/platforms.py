@@ -187,7 +187,8 @@ class Saved:
     """One platform's image as `docker save` wrote it."""
 
     config: dict
-    # Per layer, the bytes of every file in it, as layer_sizes.image_size counts them.
+    # Per layer, the bytes of every file in it, as dive counts them (tools/layer_sizes.py): read
+    # here from the saved archive, since dive reads only the engine's own platform of an index.
     layer_sizes: tuple[int, ...]
 
     @property

@@ -26,14 +26,14 @@ def bench(session: nox.Session) -> None:
 @nox.session(python="3.13")
 def startup(session: nox.Session) -> None:
     """The built images' start to /healthz and `docker stop`, interleaved; `-- --record`."""
-    sessions.sync(session)
+    sessions.sync(session, "images")  # dive, which measures the sizes
     session.run("python", "-m", "lab.startup", *session.posargs)
 
 
 @nox.session(python="3.13")
 def cold_builds(session: nox.Session) -> None:
     """Each image's size, layers and median cold build (`-- --platform P1,P2`); `-- --record`."""
-    sessions.sync(session)
+    sessions.sync(session, "images")  # dive, which measures the sizes
     session.run("python", "-m", "lab.builds", *session.posargs)
 
 

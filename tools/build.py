@@ -7,8 +7,8 @@
     python -m tools.build --serve PORT          build the optimized image and run it on
                                                 127.0.0.1:PORT, its data on a named volume
 
-Exits 0 when done; 1 with one line on stderr when the engine, its disk, a base image or a
-build fails (engine.ImageToolError); 2 with its usage on bad arguments.
+Exits 0 when done; 1 with one line on stderr when the engine, its disk, a base image, a
+build or dive's measure of it fails (engine.ImageToolError); 2 with its usage on bad arguments.
 """
 
 import argparse
@@ -28,11 +28,11 @@ def build_all() -> None:
     base_images.write_used(mode, bases, version)
     for image in images.shipped():
         built = images.build(image, bases)
-        size = layer_sizes.image_size(image.tag).unpacked
-        layers = len(engine.inspect(image.tag)["RootFS"]["Layers"])
+        size = layer_sizes.image_size(image.tag)
         print(
-            f"{image.tag}: {layer_sizes.megabytes(size)} unpacked, {layers} layers, built in "
-            f"{built.seconds:.1f} s on {bases[image.runtime_base()]}"
+            f"{image.tag}: {layer_sizes.megabytes(size.unpacked)} unpacked "
+            f"({layer_sizes.megabytes(size.wasted)} wasted), {len(size.layers)} layers, "
+            f"built in {built.seconds:.1f} s on {bases[image.runtime_base()]}"
         )
     images.write_sbom(images.SBOM)
     used = ", ".join(f"{official} -> {standin}" for official, standin in bases.items())
