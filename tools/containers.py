@@ -109,21 +109,26 @@ def named_volume(prefix: str) -> Iterator[str]:
 
 
 def run_detached(
-    tag: str, *run_args: str, name: str | None = None, command: Sequence[str] = ()
+    tag: str,
+    *run_args: str,
+    name: str | None = None,
+    command: Sequence[str] = (),
+    port: int = CONTAINER_PORT,
 ) -> Running:
-    """``docker run --detach --publish 127.0.0.1::8000 [--name NAME] RUN_ARGS TAG [COMMAND]``,
-    with the settings the service's profile requires first (RUN_ARGS may override them):
-    ``command``, in exec form, replaces the image's CMD.
+    """``docker run --detach --publish 127.0.0.1::PORT [--name NAME] RUN_ARGS TAG [COMMAND]``,
+    with the settings the service's profile requires first (RUN_ARGS may override them), on the
+    network of the database beside it (database_beside) if one serves: ``command``, in exec
+    form, replaces the image's CMD; ``port``, the container's port to publish (8000).
 
     Raises engine.ImageToolError when docker refuses to create or start the container.
     """
     named = ("--name", name) if name else ()
-    published = ("--publish", f"127.0.0.1::{CONTAINER_PORT}")
+    published = ("--publish", f"127.0.0.1::{port}")
     published += ("--network", _network) if _network else ()
     container = engine.docker(
         "run", "--detach", *named, *published, *profile().run_args(), *run_args, tag, *command
     ).strip()
-    address = engine.docker("port", container, f"{CONTAINER_PORT}/tcp", check=False).splitlines()
+    address = engine.docker("port", container, f"{port}/tcp", check=False).splitlines()
     return Running(container, int(address[0].rsplit(":", 1)[1]) if address else 0)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from tools import engine, images
-from tools.containers import PREFIX, Running, remove_container, try_start
+from tools.containers import PREFIX, Running, remove_container, run_detached, try_start
 from tools.project import ENV_PREFIX, PACKAGE
 
 from .health import NO_HEALTHCHECK, health_verdict
@@ -54,12 +54,10 @@ def test_healthcheck_ignores_a_proxy_in_the_environment(
 
 
 def run_on_port(tag: str, port: int, *env: str) -> Running:
-    """Run ``tag`` listening on ``port`` (not its EXPOSEd one, which the start harness polls)."""
-    container = engine.docker(
-        "run", "--detach", "--name", f"{PREFIX}-{uuid.uuid4().hex[:12]}",
-        "--publish", f"127.0.0.1::{port}", "--env", f"{ENV_PREFIX}PORT={port}", *env, tag,
-    ).strip()  # fmt: skip
-    return Running(container, 0)
+    """Run ``tag`` listening on ``port`` (not its EXPOSEd one, which the start harness polls),
+    as the harness runs every image: the profile's settings, its database beside it."""
+    name = f"{PREFIX}-{uuid.uuid4().hex[:12]}"
+    return run_detached(tag, "--env", f"{ENV_PREFIX}PORT={port}", *env, name=name, port=port)
 
 
 def test_healthcheck_follows_the_configured_host_and_port(

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 IMAGES: dict[str, ImageProfile] = {
     "optimized": ImageProfile(size_cap_mb=250),
-    "minimal": ImageProfile(no_shell=True, no_package_manager=True, no_pip=True, size_cap_mb=80),
+    # Measured 88.4 MB: shortlink's minimal image and libpq with what it links (Kerberos, LDAP).
+    "minimal": ImageProfile(no_shell=True, no_package_manager=True, no_pip=True, size_cap_mb=100),
 }
 VENV_BUDGET_MB = 40
 
