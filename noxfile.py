@@ -48,7 +48,9 @@ def lint(session: nox.Session) -> None:
     sync(session, "lint")
     # .pre-commit-config.yaml: the engine-free linters, each with the files it checks. Its
     # --all-files are the files git tracks: new ones, not yet added, are checked after them.
-    hooks = ["pre-commit", "run", "--show-diff-on-failure"]
+    # No --show-diff-on-failure: no hook writes a file, so it would only print the work tree's
+    # own uncommitted changes, as "changes made by hooks".
+    hooks = ["pre-commit", "run"]
     session.run(*hooks, "--all-files")
     if new := project.new_files():
         session.run(*hooks, "--files", *new)
