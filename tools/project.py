@@ -24,8 +24,18 @@ class NotACheckout(RuntimeError):
 def files() -> list[str]:
     """The project's files: tracked, and new ones git does not ignore (an uncommitted tree
     counts), as paths relative to ROOT; NotACheckout outside a git checkout."""
+    return _listed("--cached", "--others", "--exclude-standard")
+
+
+def new_files() -> list[str]:
+    """The project's files git does not track yet and does not ignore: those `pre-commit run
+    --all-files` (git's index) leaves out; NotACheckout outside a git checkout."""
+    return _listed("--others", "--exclude-standard")
+
+
+def _listed(*options: str) -> list[str]:
     listed = subprocess.run(
-        ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        ["git", "-C", str(ROOT), "ls-files", "-z", *options],
         capture_output=True,
         text=True,
     )
