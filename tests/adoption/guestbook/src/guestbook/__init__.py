@@ -1,0 +1,1 @@
+"""guestbook: entries kept by Django in SQLite, served by gunicorn."""
