@@ -2,7 +2,12 @@
 its static files; no Docker, no gunicorn."""
 
 import logging
+import os
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -103,3 +108,35 @@ def test_gunicorn_forks_two_workers_and_stops_within_the_grace_period() -> None:
     assert options["bind"] == ["[::]:8000"]
     assert options["workers"] == 2
     assert options["graceful_timeout"] == server.GRACEFUL_SHUTDOWN_SECONDS
+
+
+# guestbook, its workers' boot slowed to a second (gunicorn's post_fork hook).
+SLOW_BOOT = (
+    "import sys, time, guestbook.__main__ as m; options = m.options; "
+    "m.options = lambda s: options(s) | {'post_fork': lambda server, worker: time.sleep(1)}; "
+    "sys.exit(m.main())"
+)
+
+
+def test_a_stop_sent_while_a_worker_boots_is_not_lost(tmp_path: Path) -> None:
+    """The SIGTERM the master passes to a worker still booting waits for the worker's handlers;
+    it was lost there, and the stop took graceful_timeout's SIGKILL."""
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    env = os.environ | {f"{PREFIX}DATA_DIR": str(tmp_path), f"{PREFIX}PORT": str(port)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", SLOW_BOOT], env=env, stderr=subprocess.PIPE, text=True
+    )
+    said = []
+    for line in process.stderr:
+        said.append(line)
+        if "Booting worker" in line:
+            break
+    time.sleep(0.3)  # within the worker's boot
+    started = time.monotonic()
+    process.terminate()
+    said += process.communicate(timeout=30)[1]
+    seconds = time.monotonic() - started
+    assert process.returncode == 0, "".join(said)
+    assert seconds < server.GRACEFUL_SHUTDOWN_SECONDS - 1, f"stopped after {seconds:.1f} s"

@@ -3,6 +3,7 @@ data folder, migrate the database, then serve with gunicorn, its workers forked.
 
 import logging
 import os
+import signal
 import sys
 import tempfile
 
@@ -16,6 +17,9 @@ log = logging.getLogger(__package__)
 GRACEFUL_SHUTDOWN_SECONDS = 5
 # Forked after the app is loaded: one worker's request never waits for another's.
 WORKERS = 2
+# What the master sends its workers to stop them (gracefully, quickly; Ctrl-C): held from each
+# fork until the worker has its own handlers (hold_signals_across_forks).
+WORKER_SIGNALS = {signal.SIGTERM, signal.SIGQUIT, signal.SIGINT}
 # The workers' heartbeat files: in memory, where a read-only root leaves a writable folder.
 WORKER_TMP_DIR = "/dev/shm"  # noqa: S108 (gunicorn makes its own files there, 0600)
 
@@ -39,6 +43,7 @@ def main() -> int:
         return 1
     from .wsgi import application
 
+    hold_signals_across_forks()
     try:
         Server(application, options(settings)).run()
     except SystemExit as exited:
@@ -83,6 +88,24 @@ def migrate(settings: Settings) -> bool:
     return True
 
 
+def hold_signals_across_forks() -> None:
+    """gunicorn installs a worker's signal handlers a while after forking it; a SIGTERM the
+    master sends in between (a stop as the second worker boots) reaches the master's handlers
+    copied into the child and is lost: the worker serves on until graceful_timeout's SIGKILL
+    (measured: 5.2 s for such a stop, 0.3 s otherwise). Blocked across each fork, the signal
+    waits, pending, until the worker has its handlers (post_worker_init unblocks it)."""
+    os.register_at_fork(
+        before=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, WORKER_SIGNALS),
+        after_in_parent=lambda: signal.pthread_sigmask(signal.SIG_UNBLOCK, WORKER_SIGNALS),
+    )
+
+
+def handle_held_signals(worker: object) -> None:
+    """gunicorn's post_worker_init: the worker's handlers are installed, the signals held since
+    its fork are delivered to them."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, WORKER_SIGNALS)
+
+
 def options(settings: Settings) -> dict[str, object]:
     """gunicorn's settings for the service's."""
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
@@ -92,6 +115,7 @@ def options(settings: Settings) -> dict[str, object]:
         "worker_class": "sync",
         "preload_app": True,
         "graceful_timeout": GRACEFUL_SHUTDOWN_SECONDS,
+        "post_worker_init": handle_held_signals,
         "worker_tmp_dir": WORKER_TMP_DIR if os.path.isdir(WORKER_TMP_DIR) else None,
         # The access log to stdout, the rest to stderr, in the service's format.
         "loglevel": settings.log_level,
