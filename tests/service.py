@@ -13,10 +13,10 @@ its console script ``PACKAGE`` (pyproject.toml) runs ``PACKAGE.__main__:main``, 
 on ``PACKAGE_HOST``:``PACKAGE_PORT`` (8000 unless set) and keeps its data in
 ``PACKAGE_DATA_DIR``, returns once stopped by SIGTERM, and defines
 ``GRACEFUL_SHUTDOWN_SECONDS``; ``PACKAGE.healthcheck:main`` returns 0 when the service answers
-(the HEALTHCHECK); ``PACKAGE.app:create_app()``, callable without arguments, is the app the
-dev loop's uvicorn reloads. The helpers the checks give you: ``container.request(method, path,
-payload=None, headers=None)`` answers a ``Response`` (``status``, ``headers`` by lower-case
-name, ``body``, ``json()``; tools/containers.py).
+(the HEALTHCHECK); the dev loop runs the profile's ``dev-command``. The helpers the checks
+give you: ``container.request(method, path, payload=None, headers=None)`` answers a
+``Response`` (``status``, ``headers`` by lower-case name, ``body``, ``json()``;
+tools/containers.py).
 
 Required of every service, here:
 - ``IMAGES``: each image's ``ImageProfile`` (tests/contract/profile.py): what only it promises
