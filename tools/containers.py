@@ -120,14 +120,21 @@ def run_detached(
     network of the database beside it (database_beside) if one serves: ``command``, in exec
     form, replaces the image's CMD; ``port``, the container's port to publish (8000).
 
-    Raises engine.ImageToolError when docker refuses to create or start the container.
+    Raises engine.ImageToolError when docker refuses to create or start the container (one it
+    created, named, is removed first).
     """
     named = ("--name", name) if name else ()
     published = ("--publish", f"127.0.0.1::{port}")
     published += ("--network", _network) if _network else ()
-    container = engine.docker(
-        "run", "--detach", *named, *published, *profile().run_args(), *run_args, tag, *command
-    ).strip()
+    try:
+        container = engine.docker(
+            "run", "--detach", *named, *published, *profile().run_args(), *run_args, tag, *command
+        ).strip()
+    except engine.ImageToolError:
+        # Created but not started (a network the engine cannot join...): not left behind.
+        if name:
+            engine.remove_container(name)
+        raise
     address = engine.docker("port", container, f"{port}/tcp", check=False).splitlines()
     return Running(container, int(address[0].rsplit(":", 1)[1]) if address else 0)
 
