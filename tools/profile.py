@@ -45,7 +45,7 @@ class Database:
     data: str
 
     def run_args(self) -> tuple[str, ...]:
-        return tuple(f"--env={name}={value}" for name, value in self.environment.items())
+        return env_args(self.environment)
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,23 @@ class ServiceProfile:
 
     def run_args(self) -> tuple[str, ...]:
         """``docker run`` options that give the image its required settings."""
-        return tuple(f"--env={name}={value}" for name, value in self.settings.items())
+        return env_args(self.settings)
+
+
+def env_args(environment: dict[str, str]) -> tuple[str, ...]:
+    """``docker run`` options that set ``environment``."""
+    return tuple(f"--env={name}={value}" for name, value in environment.items())
+
+
+def _environment(table: dict, name: str, within: str = "") -> dict[str, str]:
+    """``table[name]``, a table of variable names to strings; ProfileError naming a bad one."""
+    found = _field(table, name, dict, "a table of NAME = 'value'", within)
+    for variable, value in found.items():
+        if not SETTING_NAME.fullmatch(variable) or not isinstance(value, str):
+            raise ProfileError(
+                f"{TABLE} {within}{name}.{variable}: not a variable name with a string value"
+            )
+    return dict(found)
 
 
 def _field(table: dict, name: str, kind: type, what: str, within: str = "") -> object:
@@ -109,10 +125,7 @@ def parse(table: dict) -> ServiceProfile:
     health_path = _field(table, "health-path", str, "a path, like '/healthz'")
     if not health_path.startswith("/"):
         raise ProfileError(f"{TABLE} health-path: {health_path!r} does not start with '/'")
-    settings = _field(table, "settings", dict, "a table of NAME = 'value'")
-    for name, value in settings.items():
-        if not SETTING_NAME.fullmatch(name) or not isinstance(value, str):
-            raise ProfileError(f"{TABLE} settings.{name}: not a variable name with a string value")
+    settings = _environment(table, "settings")
     packages = _field(table, "packages", dict, "a table with `build` and `runtime` lists")
     what = "a Debian package name (lower case, digits, + . -)"
     build = _strings(packages, "build", what, PACKAGE_NAME, "packages.")
@@ -125,7 +138,7 @@ def parse(table: dict) -> ServiceProfile:
     if "\n" in step:
         raise ProfileError(f"{TABLE} build-step: one line; chain commands with &&")
     return ServiceProfile(
-        health_path, dict(settings), build, runtime, dev, secrets, step, _database(table)
+        health_path, settings, build, runtime, dev, secrets, step, _database(table)
     )
 
 
@@ -135,10 +148,7 @@ def _database(table: dict) -> Database | None:
         return None
     found = _field(table, "database", dict, "a table with image, environment and ready")
     image = _field(found, "image", str, "an image reference, like 'postgres:17'", "database.")
-    environment = _field(found, "environment", dict, "a table of NAME = 'value'", "database.")
-    for name, value in environment.items():
-        if not SETTING_NAME.fullmatch(name) or not isinstance(value, str):
-            raise ProfileError(f"{TABLE} database.environment.{name}: not a name with a string")
+    environment = _environment(found, "environment", "database.")
     ready = _strings(found, "ready", "the argv that exits 0 once it serves", within="database.")
     if not ready:
         raise ProfileError(f"{TABLE} database.ready: empty; e.g. ['pg_isready']")
@@ -147,7 +157,7 @@ def _database(table: dict) -> Database | None:
     )
     if not data.startswith("/"):
         raise ProfileError(f"{TABLE} database.data: {data!r} is not an absolute path")
-    return Database(image, dict(environment), ready, data)
+    return Database(image, environment, ready, data)
 
 
 @functools.cache
