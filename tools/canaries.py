@@ -3,25 +3,26 @@
 Used by the image tests and the journey: nothing secret is ever in the repository.
 """
 
+import hashlib
 import json
 import shutil
 import subprocess
 import tarfile
-import uuid
 from pathlib import Path
 
-from tools import engine
-from tools.project import ENV_PREFIX, ROOT
+from tools import engine, project
+from tools.project import ENV_PREFIX, NAME, ROOT
 
 # env-file: an .env in the context; git-remote: a token in the remote URL, as CI checkouts have
 # (it reaches .git/config, and the label of the source URL unless stripped); build: a build
-# secret given as a build arg and as a secret mount.
+# secret given as a build arg and as a secret mount. Each is the same on every run, and written
+# nowhere in the repository (a hash): BuildKit keys no layer on a secret's content, so a canary
+# that changed each run could hide a leak behind a layer cached with the last one; a stable one
+# makes a cached layer hold exactly what a rebuild would, and the canary builds use the cache.
 CANARIES = {
-    kind: f"canary-{kind}-{uuid.uuid4().hex}" for kind in ("env-file", "git-remote", "build")
+    kind: f"canary-{kind}-{hashlib.sha256(f'{NAME} {kind}'.encode()).hexdigest()[:32]}"
+    for kind in ("env-file", "git-remote", "build")
 }
-LEFT_BEHIND = shutil.ignore_patterns(
-    ".git", ".venv", ".nox", ".env*", "__pycache__", ".ruff_cache", ".pytest_cache", "data", "build"
-)
 
 
 def plant(context: Path) -> Path:
@@ -30,7 +31,9 @@ def plant(context: Path) -> Path:
     The build canary is meant to be given both ways a Dockerfile can take a secret: as the
     build arg DB_PASSWORD and inside the ``netrc`` build secret.
     """
-    shutil.copytree(ROOT, context, ignore=LEFT_BEHIND)
+    for name in project.files():  # the checkout's files, not its local tool folders
+        (context / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, context / name)
     (context / ".env").write_text(f"{ENV_PREFIX}ADMIN_TOKEN={CANARIES['env-file']}\n")
     remote = f"https://ci-user:{CANARIES['git-remote']}@git.example.invalid/org/repo.git"
     for command in (["init", "--quiet"], ["remote", "add", "origin", remote]):

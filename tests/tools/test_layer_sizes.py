@@ -27,9 +27,11 @@ REPORT = {
 def dive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Put a dive on PATH that writes ``report`` (text) to its --json file, prints ``said`` on
     ``stream`` and exits with ``code``; the engine answers that the image exists, its layers
-    DIGESTS."""
+    DIGESTS; measures are kept in a folder of the test's own."""
     monkeypatch.setattr(layer_sizes, "image_exists", lambda tag: True)
-    monkeypatch.setattr(layer_sizes, "inspect", lambda tag: {"RootFS": {"Layers": DIGESTS}})
+    image = {"Id": "sha256:" + "c" * 64, "RootFS": {"Layers": DIGESTS}}
+    monkeypatch.setattr(layer_sizes, "inspect", lambda tag: image)
+    monkeypatch.setattr(layer_sizes, "MEASURED", tmp_path / "kept")
     monkeypatch.setenv("PATH", str(tmp_path))
 
     def install(report: str | None, said: str = "", code: int = 0, stream: str = "stderr") -> None:
@@ -56,6 +58,21 @@ def test_the_image_its_layers_and_the_waste_are_read_from_dives_json(dive) -> No
     assert layer_sizes.image_size("shortlink:optimized") == layer_sizes.Size(
         unpacked=132_785_005, layers=(112_647_795, 20_137_210), wasted=1_506_610
     )
+
+
+def test_an_image_measured_once_is_not_read_again(dive) -> None:
+    dive(json.dumps(REPORT))
+    first = layer_sizes.image_size("shortlink:optimized")
+    dive(None, said="dive was run again", code=1)  # a second run of dive would fail
+    assert layer_sizes.image_size("shortlink:optimized") == first
+
+
+def test_a_build_folder_it_cannot_write_only_costs_the_next_measure(
+    dive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(layer_sizes, "MEASURED", tmp_path / "said")  # a file, not a folder
+    dive(json.dumps(REPORT))
+    assert layer_sizes.image_size("shortlink:optimized").unpacked == 132_785_005
 
 
 @pytest.mark.parametrize(
