@@ -1,9 +1,9 @@
 """Sessions. The kernel a cloner keeps: lint, unit, build, test, up, compose, rename,
 reproducible. Each other room, when present, adds to them or brings its own (README, "Layout"):
-the demonstration (demonstration/) adds the bad baseline to lint, build, test and reproducible;
-the adoption proofs (tests/adoption/) bring `adoption`; the lab (lab/) brings multiarch,
-publish, verify, supply_chain, bench, startup, cold_builds, steps and journey; the docs (docs/)
-bring `docs`. Removing a room removes what it adds.
+the demonstration (demonstration/) adds the bad baseline to lint, build and test (and lists it,
+not run, in reproducible); the adoption proofs (tests/adoption/) bring `adoption`; the lab
+(lab/) brings multiarch, publish, verify, supply_chain, bench, startup, cold_builds, steps and
+journey; the docs (docs/) bring `docs`. Removing a room removes what it adds.
 
 Each session is its own recipe: it syncs the dependency groups it needs (pyproject.toml), then
 runs pytest or a tool of tools/ as ``python -m tools.NAME`` (each with its own --help). A tool

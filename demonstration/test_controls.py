@@ -10,6 +10,7 @@ from pathlib import Path
 
 import testinfra
 
+from tests.contract.reproducible.test_reproducible import two_builds
 from tests.contract.test_attack_surface import linked_libraries
 from tests.contract.test_hardening import dive_verdict, world_writable
 from tests.contract.toolbox import find
@@ -110,6 +111,25 @@ def test_every_extension_module_finds_its_shared_libraries_fails_one_without_lib
         assert re.search(r"_bz2\.\S+\.so': \['libbz2\.so", evidence), evidence
     finally:
         engine.docker("image", "rm", "--force", tag, check=False)
+
+
+# An image whose build writes the time it ran: no two builds give the same file.
+WRITES_ITS_BUILD_TIME = """FROM {base}
+RUN date +%s%N > /var/tmp/built-at
+"""
+
+
+def test_reproducible_fails_an_image_that_writes_its_build_time(tmp_path: Path) -> None:
+    """The negative control of `test_two_builds_without_cache_give_the_same_filesystem`: the
+    same two builds without cache and the same comparison, of the optimized image plus a layer
+    that records its build's time, find that one path differs."""
+    (tmp_path / "Dockerfile").write_text(WRITES_ITS_BUILD_TIME.format(base=images.OPTIMIZED.tag))
+    control = images.Image("built-at", f"{PREFIX}-built-at", "Dockerfile")
+    same, seen = two_builds(
+        control, {images.OPTIMIZED.tag: images.OPTIMIZED.tag}, tmp_path, context=tmp_path
+    )
+    assert not same, f"two builds writing their time were found the same: {seen}"
+    assert re.search(r"differ in 1 of .*'var/tmp/built-at'", seen), seen
 
 
 def contract_checks() -> set[str]:

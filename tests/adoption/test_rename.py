@@ -6,6 +6,7 @@ builds and serves."""
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ import pytest
 
 from tests import service
 from tools import canaries, engine, project
-from tools.containers import remove_container, run_python, start
+from tools.containers import remove_container, run_python, start, state, wait_until_serving
 from tools.project import NAME, ROOT
 from tools.rename import SECTION
 
@@ -133,8 +134,18 @@ def test_renamed_project_lints_and_passes_its_unit_tests(adopted: Path) -> None:
 def test_renamed_image_serves_through_its_port_as_non_root_without_canaries(
     adopted: Path, tmp_path: Path
 ) -> None:
-    built = run("nox", "-s", "build", cwd=adopted)
-    assert built.returncode == 0, (built.stdout + built.stderr)[-3000:]
+    """`nox -s up` builds the optimized image alone (the others are the build session's, run
+    on the clones of test_another_service.py) and serves it on a port of the host."""
+    with socket.socket() as probe:  # a port free now, for `up` to publish
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    served = run("nox", "-s", "up", "--", str(port), cwd=adopted)
+    try:
+        assert served.returncode == 0, (served.stdout + served.stderr)[-3000:]
+        wait_until_serving(port, lambda: state(NEW)["Running"])
+    finally:
+        engine.docker("rm", "--force", "--volumes", NEW, check=False)
+        engine.docker("volume", "rm", f"{NEW}-data", check=False)
     container = start(f"{NEW}:optimized")
     try:
         assert service.round_trip(container) == ""

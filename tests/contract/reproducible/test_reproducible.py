@@ -10,34 +10,42 @@ import tarfile
 from pathlib import Path
 
 from tests.contract.profile import Expected, verdict
-from tests.fingerprints import fingerprint as tar_fingerprint
+from tests.fingerprints import fingerprint
 from tools import base_images, images
+from tools.project import ROOT
 
 
-def fingerprint(archive: Path) -> dict[str, tuple]:
-    with tarfile.open(archive) as tar:
-        return tar_fingerprint(tar)
-
-
-def test_two_builds_without_cache_give_the_same_filesystem(
-    image: images.Image, expected: Expected, tmp_path: Path
-) -> None:
-    bases = base_images.used()
+def two_builds(
+    image: images.Image, bases: dict[str, str], workdir: Path, context: Path = ROOT
+) -> tuple[bool, str]:
+    """Build ``image`` twice without cache, each exported as a tar in ``workdir``: whether
+    both hold the same paths with the same metadata and content, and what was seen."""
     epoch = images.build_metadata()["SOURCE_DATE_EPOCH"]
     prints = []
     for run in (1, 2):
-        archive = tmp_path / f"{run}.tar"
+        archive = workdir / f"{run}.tar"
         images.build(
             image,
             bases,
+            context=context,
             build_args={"SOURCE_DATE_EPOCH": epoch},
             no_cache=True,
             quiet=True,
             output=f"type=tar,dest={archive},rewrite-timestamp=true",
         )
-        prints.append(fingerprint(archive))
+        with tarfile.open(archive) as tar:
+            prints.append(fingerprint(tar))
+        archive.unlink()
     first, second = prints
     differing = sorted(p for p in first.keys() | second.keys() if first.get(p) != second.get(p))
-    observed = f"two builds differ in {len(differing)} of {len(first)} paths: {differing[:10]}"
+    return not differing, f"two builds differ in {len(differing)} of {len(first)} paths: " + str(
+        differing[:10]
+    )
+
+
+def test_two_builds_without_cache_give_the_same_filesystem(
+    image: images.Image, expected: Expected, tmp_path: Path
+) -> None:
+    same, observed = two_builds(image, base_images.used(), tmp_path)
     print(f"{image.tag}: {observed}")
-    verdict(expected, not differing, observed)
+    verdict(expected, same, observed)
