@@ -1,5 +1,6 @@
 """Where it is deployed: orchestrators' variables, reverse proxies, dual stack, descriptor
-exhaustion, storage left by another uid, token files as editors save them (issue 20)."""
+exhaustion, storage left by another uid or shared with its group, token files as editors save
+them (issue 20)."""
 
 import asyncio
 import errno
@@ -8,6 +9,7 @@ import logging
 import os
 import socket
 import sqlite3
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -405,6 +407,36 @@ def test_write_errors_are_told_apart(code: int, kind: type) -> None:
     error = sqlite3.OperationalError("planted")
     error.sqlite_errorcode = code  # type: ignore[attr-defined]
     assert type(store._store_error(error)) is kind
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    """The umask most images and shells run with: it takes the group's write away."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_the_database_files_it_creates_are_group_writable(
+    make_client: ClientFactory, data_dir: Path
+) -> None:
+    make_client().post("/links", json={"url": "https://example.com/group"})
+    for suffix in store.COMPANIONS:
+        file = data_dir / (DATABASE_NAME + suffix)
+        assert stat.filemode(file.stat().st_mode) == "-rw-rw-r--", file.name
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_a_database_an_earlier_version_made_0644_becomes_group_writable(
+    make_client: ClientFactory, data_dir: Path
+) -> None:
+    data_dir.mkdir()
+    database = data_dir / DATABASE_NAME
+    sqlite3.connect(database).close()
+    database.chmod(0o644)
+    make_client()
+    assert stat.filemode(database.stat().st_mode) == "-rw-rw-r--"
 
 
 # A token file as people write them -----------------------------------------------------------
