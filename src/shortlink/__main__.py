@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from . import logs
 from .app import StartupError, create_app
-from .server import KEEP_ALIVE_SECONDS, dual_stack_socket, protocol
+from .server import dual_stack_socket, uvicorn_options
 from .settings import (
     SERVICE_LINKS_FIX,
     Settings,
@@ -51,13 +51,12 @@ def main() -> int:
         app,
         host=settings.host,
         port=settings.port,
-        http=protocol(),
         log_config=None,
         access_log=False,
         # The app believes only the proxies its settings name (middleware.TrustedProxies).
         proxy_headers=False,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        **uvicorn_options(settings),
     )
     server = uvicorn.Server(config)
     server.run(sockets=[sock] if sock else None)
