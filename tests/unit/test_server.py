@@ -29,6 +29,7 @@ from shortlink.settings import Settings
 from shortlink.store import DATABASE_NAME
 
 from .conftest import ClientFactory
+from .helpers import ADMIN_TOKEN
 
 DEADLINE_SECONDS = 0.3
 BOUNDED = server.bounded
@@ -244,6 +245,35 @@ def test_an_idle_connection_outlives_the_head_deadline_until_keep_alive_ends(
             assert answer(connection).startswith(b"HTTP/1.1 200")
             time.sleep(DEADLINE_SECONDS * 2)  # idle, past the head deadline
         assert closed_by_server(connection, within=2)
+
+
+def test_a_burst_of_100_deletes_takes_a_handful_of_threads(
+    serve: Callable[..., int], token_file: Path
+) -> None:
+    port = serve(admin_token_file=token_file)
+
+    async def delete(code: str) -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            f"DELETE /links/{code} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+            f"Authorization: Bearer {ADMIN_TOKEN}\r\n\r\n".encode()
+        )
+        answered = await reader.read()
+        writer.close()
+        return answered
+
+    async def burst() -> tuple[int, list[bytes]]:
+        deletes = asyncio.gather(*(delete(f"none{n}") for n in range(100)))
+        peak = threading.active_count()
+        while not deletes.done():
+            peak = max(peak, threading.active_count())
+            await asyncio.sleep(0.001)
+        return peak, await deletes
+
+    before = threading.active_count()
+    peak, answers = asyncio.run(burst())
+    assert all(answer.startswith(b"HTTP/1.1 404") for answer in answers)
+    assert peak - before <= 4, f"{peak - before} threads more during the burst"
 
 
 def test_hit_counts_reach_the_database_without_a_shutdown(
