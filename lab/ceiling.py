@@ -17,7 +17,8 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 
 from shortlink.healthcheck import PATH as HEALTH_PATH
-from shortlink.server import KEEP_ALIVE_SECONDS, protocol
+from shortlink.server import uvicorn_options
+from shortlink.settings import Settings
 
 CODE = "ceiling"
 URL = "https://bench.example/ceiling"
@@ -55,10 +56,9 @@ def main(argv: list[str]) -> int:
         create_app(),
         host=options.host,
         port=options.port,
-        http=protocol(),
         log_config=None,
         access_log=False,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        **uvicorn_options(Settings()),
     )
     return 0
 

@@ -1,15 +1,18 @@
 """Run the service: ``python -m shortlink`` (or the ``shortlink`` console script)."""
 
+import contextlib
 import logging
 import os
+import signal
 import sys
+from collections.abc import Iterator
 
 import uvicorn
 from pydantic import ValidationError
 
 from . import logs
 from .app import StartupError, create_app
-from .server import KEEP_ALIVE_SECONDS, dual_stack_socket, protocol
+from .server import dual_stack_socket, uvicorn_options
 from .settings import (
     SERVICE_LINKS_FIX,
     Settings,
@@ -51,17 +54,39 @@ def main() -> int:
         app,
         host=settings.host,
         port=settings.port,
-        http=protocol(),
         log_config=None,
         access_log=False,
         # The app believes only the proxies its settings name (middleware.TrustedProxies).
         proxy_headers=False,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        **uvicorn_options(settings),
     )
     server = uvicorn.Server(config)
-    server.run(sockets=[sock] if sock else None)
+    with stop_signals(server):
+        server.run(sockets=[sock] if sock else None)
     return 0 if server.started else 1
+
+
+@contextlib.contextmanager
+def stop_signals(server: uvicorn.Server) -> Iterator[None]:
+    """SIGTERM and SIGINT stop ``server`` gracefully, and the process then exits 0.
+
+    uvicorn stops on both, restores the handlers it found, then raises the signal again so that
+    they act on it (uvicorn's Server.capture_signals): with Python's own, SIGINT would end the
+    process with exit code 130 and SIGTERM with 143 (unless it is PID 1, which the kernel spares
+    an unhandled SIGTERM). The handlers it finds are these: a stop asked for, nothing more.
+    """
+
+    def stop(signum: int, frame: object) -> None:
+        server.should_exit = True
+
+    signals = (signal.SIGTERM, signal.SIGINT)
+    previous = {signum: signal.signal(signum, stop) for signum in signals}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":

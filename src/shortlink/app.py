@@ -245,7 +245,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     bearer = HTTPBearer(auto_error=False, description="The admin token from the token file.")
 
-    def require_admin(
+    # Async, as every dependency and route here: FastAPI runs a plain def in AnyIO's thread
+    # pool, one thread per concurrent request (a burst of DELETEs took 40 of them).
+    async def require_admin(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> None:
         if admin_token is None:

@@ -1,18 +1,24 @@
 """Log records that cannot be forged: one record is one line, whatever a client sent.
 
 Text lines escape every control character (and the backslash, so an escape cannot be faked
-either); JSON lines are ASCII-only JSON, one object a line.
+either); JSON lines are ASCII-only JSON, one object a line. A line is never longer than
+MAX_LINE_BYTES: a longer record is shortened in its middle, and says so.
 """
 
 import json
 import logging
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Literal
 
 LogFormat = Literal["text", "json"]
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Docker's log drivers read a container's output in messages of at most 16 KiB and split a
+# longer line into several records (moby's daemon/logger/copier.go; moby/moby#34620), as
+# containerd's CRI logs do (max_container_log_line_size): a line and its newline fit in one.
+MAX_LINE_BYTES = 16 * 1024 - 1
 
 # C0 and C1 controls, DEL, the Unicode line and paragraph separators, lone surrogates (which
 # would not even encode) and the backslash: each written as a Python-style escape.
@@ -32,13 +38,50 @@ def escape(text: str) -> str:
     return text.translate(_ESCAPES)
 
 
+def shortened(text: str, keep: int) -> str:
+    """``text`` with no more than ``keep`` of its characters, the middle left out and counted:
+    the start (time, level, method and path) and the end (status, duration) of a record stay."""
+    if len(text) <= keep:
+        return text
+    head, tail = text[: keep - keep // 2], text[len(text) - keep // 2 :]
+    return f"{head}...[{len(text) - keep} of {len(text)} characters left out]...{tail}"
+
+
+def fitted(render: Callable[[int | None], str]) -> str:
+    """``render(None)``, the whole record, if it fits in MAX_LINE_BYTES; else ``render(keep)``
+    for the largest ``keep`` that fits, ``render`` keeping that many characters of each field."""
+    line = render(None)
+    size = len(line.encode())
+    if size <= MAX_LINE_BYTES:
+        return line
+    fits, too_many = 0, size  # a field's characters kept: none fits, all did not
+    while too_many - fits > 1:
+        keep = (fits + too_many) // 2
+        if len(render(keep).encode()) <= MAX_LINE_BYTES:
+            fits = keep
+        else:
+            too_many = keep
+    return render(fits)
+
+
 class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__(TEXT_FORMAT)
 
     def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        record.asctime = self.formatTime(record, self.datefmt)
         # A traceback becomes part of its record's one line instead of lines of its own.
-        return escape(super().format(record))
+        extra = [self.formatException(record.exc_info)] if record.exc_info else []
+        if record.stack_info:
+            extra.append(self.formatStack(record.stack_info))
+
+        def render(keep: int | None) -> str:
+            record.message = message if keep is None else shortened(message, keep)
+            tails = [text if keep is None else shortened(text, keep) for text in extra]
+            return escape("\n".join([self.formatMessage(record), *tails]))
+
+        return fitted(render)
 
 
 class JsonFormatter(logging.Formatter):
@@ -51,7 +94,14 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=True)
+        return fitted(
+            lambda keep: json.dumps(
+                entry
+                if keep is None
+                else {name: shortened(value, keep) for name, value in entry.items()},
+                ensure_ascii=True,
+            )
+        )
 
 
 def configure(level: str, log_format: LogFormat = "text") -> None:

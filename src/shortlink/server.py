@@ -1,25 +1,35 @@
-"""The server around the app: uvicorn's HTTP protocol with a deadline for request heads, a
-listening socket for both IP versions, and bounded logs when file descriptors run out.
+"""The server around the app: uvicorn's HTTP protocol with bounds on what a client may hold,
+a listening socket for both IP versions, and bounded logs when file descriptors run out.
 
-uvicorn closes idle keep-alive connections, but a client that opens a connection and sends a
-request head slowly, or never finishes it, holds a connection (and its memory) indefinitely.
-Here every connection must deliver each complete request head within HEAD_TIMEOUT_SECONDS of
-connecting or of its previous response, or it is closed.
+uvicorn closes idle keep-alive connections, but a client that sends a request head slowly,
+a head without end, or a body slowly holds a connection (and its memory) as long as it likes.
+Here, on either of uvicorn's HTTP protocols (httptools' or h11's):
+
+- a new connection must deliver its first request head within HEAD_TIMEOUT_SECONDS, and every
+  later head within HEAD_TIMEOUT_SECONDS of its first byte; between requests, the connection is
+  idle, and uvicorn's keep-alive timeout alone applies;
+- a head over ``max_header_bytes`` is answered 431 and its connection closed, the parser given
+  no more of it than that (httptools has no limit of its own), or one socket read (256 KiB)
+  more where the head came in the read that ended a body;
+- a body must arrive within ``body_timeout_seconds`` of its head, or its connection is closed.
 """
 
 import asyncio
 import errno
 import ipaddress
+import json
 import logging
 import os
 import socket
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+if TYPE_CHECKING:
+    from .settings import Settings
+
 HEAD_TIMEOUT_SECONDS = 5.0
-KEEP_ALIVE_SECONDS = 5
 # An episode of resource errors ends after this long without one: its count is logged then.
 EPISODE_QUIET_SECONDS = 2.0
 # What asyncio's accept loop meets when the process or system runs out of descriptors/memory.
@@ -28,50 +38,160 @@ RESOURCE_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 log = logging.getLogger(__package__)
 
 
-def _with_head_timeout(base: type[Any]) -> type[asyncio.Protocol]:
-    class HeadTimeoutProtocol(base):
-        _head_deadline: asyncio.TimerHandle | None = None
+def head_too_large(max_bytes: int) -> bytes:
+    """The whole 431 answer to a head over ``max_bytes``, in the API's error shape."""
+    body = json.dumps(
+        {"detail": f"request head larger than {max_bytes} bytes"}, separators=(",", ":")
+    ).encode()
+    return (
+        b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+        b"content-type: application/json\r\n"
+        b"content-length: %d\r\n"
+        b"connection: close\r\n\r\n%s" % (len(body), body)
+    )
+
+
+def bounded(base: type[Any], max_header_bytes: int, body_timeout_seconds: float) -> type[Any]:
+    """uvicorn's protocol ``base`` with the bounds this module's docstring names.
+
+    It sees uvicorn's request cycles (``self.cycle``: a new one once a head is parsed, with
+    ``more_body`` until its body is in, ``response_complete`` once answered) and feeds the
+    parser no more than ``max_header_bytes`` of a head.
+    """
+    refusal = head_too_large(max_header_bytes)
+
+    class Bounded(base):
+        _timer: asyncio.TimerHandle | None = None
+        _timing: str | None = None  # "head" or "body": what _timer waits for
+        _head_bytes = 0  # of the head being read, fed to the parser
+        _last_cycle: object = None  # the cycle of the last head parsed
+        _begun_after: object = object()  # httptools: self.cycle when a message last began
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            self._expect_head()
+            self._start("head")
+
+        def data_received(self, data: bytes) -> None:
+            while data and not self.transport.is_closing():
+                if not self._reading_head():
+                    super().data_received(data)
+                    self._sync()
+                    return
+                if self._timing != "head":
+                    self._start("head")  # a new request's first byte
+                room = max_header_bytes - self._head_bytes
+                if room <= 0:
+                    self._refuse_head()
+                    return
+                # Fed in two pieces where the head may end within the limit: the parser never
+                # holds more of a head than the limit, and what follows a head is not counted.
+                piece, data = data[:room], data[room:]
+                self._head_bytes += len(piece)
+                super().data_received(piece)
+                self._sync()
+
+        def on_message_begin(self) -> None:
+            # httptools' parser calls this on a request's first byte; h11's never does.
+            super().on_message_begin()
+            self._begun_after = self.cycle
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
-            self._expect_head()
+            if self.transport.is_closing():
+                return
+            self._sync()  # h11 parses a request that was waiting (pipelined) only now
+            if self._timing == "body":
+                return
+            # Idle until the next request's first byte, under uvicorn's keep-alive timeout;
+            # unless that byte is already in.
+            self._stop()
+            if self._next_head_begun():
+                self._start("head")
 
         def connection_lost(self, exc: Exception | None) -> None:
-            if self._head_deadline:
-                self._head_deadline.cancel()
+            self._stop()
             super().connection_lost(exc)
 
-        def _expect_head(self) -> None:
-            if self._head_deadline:
-                self._head_deadline.cancel()
-            waiting_since = self.cycle
-            self._head_deadline = self.loop.call_later(
-                HEAD_TIMEOUT_SECONDS, self._head_overdue, waiting_since
-            )
-
-        def _head_overdue(self, waiting_since: object) -> None:
+        def _reading_head(self) -> bool:
+            """Whether what arrives now is a request head: no request yet, or the last one's
+            body is in, or it was answered without it (the unread rest then counts as head)."""
             cycle = self.cycle
-            # A new cycle, or one still answering, means a complete head did arrive in time.
-            if cycle is not None and (cycle is not waiting_since or not cycle.response_complete):
+            return cycle is None or not cycle.more_body or cycle.response_complete
+
+        def _next_head_begun(self) -> bool:
+            if self._begun_after is self.cycle:  # httptools: began since the last head parsed
+                return True
+            # h11 keeps what arrived after a complete request unparsed until it is answered.
+            conn = getattr(self, "conn", None)
+            return conn is not None and bool(conn.trailing_data[0])
+
+        def _sync(self) -> None:
+            """Catch up with the parser: a new head parsed starts its body's deadline, if it
+            has a body to come; a body complete ends it."""
+            cycle = self.cycle
+            if cycle is self._last_cycle:
+                if self._timing == "body" and not cycle.more_body:
+                    self._stop()
+                return
+            self._last_cycle = cycle
+            self._head_bytes = 0
+            self._stop()
+            if cycle.more_body and not cycle.response_complete:
+                self._start("body")
+
+        def _start(self, timing: str) -> None:
+            self._stop()
+            seconds = HEAD_TIMEOUT_SECONDS if timing == "head" else body_timeout_seconds
+            self._timing = timing
+            self._timer = self.loop.call_later(seconds, self._overdue, timing, self.cycle)
+
+        def _stop(self) -> None:
+            if self._timer:
+                self._timer.cancel()
+            self._timer = self._timing = None
+
+        def _overdue(self, timing: str, cycle: object) -> None:
+            self._timer = self._timing = None
+            current = self.cycle
+            if current is not cycle:
+                return  # a head was parsed meanwhile
+            if timing == "head" and current is not None and not current.response_complete:
+                return  # still answering the last request: on_response_complete restarts it
+            if timing == "body" and (not current.more_body or current.response_complete):
                 return
             if not self.transport.is_closing():
                 self.transport.close()
 
-    HeadTimeoutProtocol.__name__ = f"HeadTimeout{base.__name__}"
-    return HeadTimeoutProtocol
+        def _refuse_head(self) -> None:
+            log.warning("request head over %d bytes: answered 431, closed", max_header_bytes)
+            cycle = self.cycle
+            # Unless an answer is still being written, or the head may be the unread rest of
+            # a body: then the connection is only closed.
+            if cycle is None or (cycle.response_complete and not cycle.more_body):
+                self.transport.write(refusal)
+            self.transport.close()
+
+    Bounded.__name__ = f"Bounded{base.__name__}"
+    return Bounded
 
 
-def protocol() -> type[asyncio.Protocol]:
-    """httptools' protocol where it is installed (faster parsing), else h11's."""
+def protocol(max_header_bytes: int, body_timeout_seconds: float) -> type[asyncio.Protocol]:
+    """httptools' protocol where it is installed (faster parsing), else h11's; bounded."""
     try:
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
     except ImportError:
-        return _with_head_timeout(H11Protocol)
-    return _with_head_timeout(HttpToolsProtocol)
+        return bounded(H11Protocol, max_header_bytes, body_timeout_seconds)
+    return bounded(HttpToolsProtocol, max_header_bytes, body_timeout_seconds)
+
+
+def uvicorn_options(settings: "Settings") -> dict[str, Any]:
+    """The ``uvicorn.Config`` options the settings decide: the protocol and its bounds."""
+    return {
+        "http": protocol(settings.max_header_bytes, settings.body_timeout_seconds),
+        # h11's own limit on a head (16 KiB by default) made the same: one limit, whichever.
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        "timeout_keep_alive": settings.keep_alive_seconds,
+    }
 
 
 def dual_stack_socket(host: str, port: int) -> socket.socket | None:

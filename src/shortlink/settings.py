@@ -117,6 +117,32 @@ class Settings(BaseSettings):
             " -For and -Host are believed; * for any; empty for none."
         ),
     )
+    max_header_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        description=(
+            "Largest request head (request line and header fields) in bytes; a larger one is"
+            " answered 431 and its connection closed. 64 KiB is what AWS ALB passes on (nginx:"
+            " 32 KiB); real clients send a few KiB."
+        ),
+    )
+    body_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description=(
+            "Seconds a request body may take to arrive after its head; a slower one's connection"
+            " is closed. The largest body taken, 16 KiB, needs about 8 s at 16 kbit/s."
+        ),
+    )
+    keep_alive_seconds: int = Field(
+        75,
+        gt=0,
+        description=(
+            "Seconds an idle connection is kept open between requests. Longer than the idle"
+            " timeout of the proxy in front (AWS ALB, nginx upstream: 60 s), which must close"
+            " first: a request it sent as the service closed would fail. 75 s is nginx's own."
+        ),
+    )
     version: str | None = Field(None, description="Reported by /version; default: the package's.")
     revision: str = Field("unknown", description="Git revision reported by /version.")
     build_date: str = Field("unknown", description="Build date reported by /version.")

@@ -64,6 +64,12 @@ PERMANENT_CODES = {
 }
 # What SQLite writes beside the database in WAL mode; each must be writable too.
 COMPANIONS = ("", "-wal", "-shm")
+# SQLite's own mode for a new database (0644), plus the group's write: another uid of the same
+# group (OpenShift runs each pod as an arbitrary uid of group 0) can then write it. SQLite sets
+# 0644 on a database it creates, and the database's mode on -wal and -shm, whatever the umask:
+# a umask, which only takes bits away, cannot do this.
+DATABASE_MODE = 0o664
+GROUP_RW = stat.S_IRGRP | stat.S_IWGRP
 
 log = logging.getLogger(__package__)
 
@@ -128,6 +134,28 @@ def _check_database_files(path: Path) -> None:
             )
 
 
+def _make_group_writable(path: Path) -> None:
+    """Create the database file with DATABASE_MODE before SQLite does; one that this uid owns
+    (an earlier version made it 0644) gains the group's write too."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, DATABASE_MODE))
+    except FileExistsError:
+        pass
+    except OSError as error:
+        raise StoreError(f"cannot create the database {path}: {error.strerror}") from error
+    for suffix in COMPANIONS:
+        file = path.with_name(path.name + suffix)
+        try:
+            status = file.stat()
+            # chmod, which no umask masks (os.open's mode above is masked by it).
+            if status.st_uid == os.geteuid() and ~status.st_mode & GROUP_RW:
+                file.chmod(stat.S_IMODE(status.st_mode) | GROUP_RW)
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            raise StoreError(f"cannot make {file} group-writable: {error.strerror}") from error
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -151,6 +179,7 @@ class Store:
         self._open()
 
     def _open(self) -> None:
+        _make_group_writable(self.path)
         try:
             writer = _connect(self.path)
             writer.execute("PRAGMA journal_mode=WAL")

@@ -1,13 +1,20 @@
 """Where it is deployed: orchestrators' variables, reverse proxies, dual stack, descriptor
-exhaustion, storage left by another uid, token files as editors save them (issue 20)."""
+exhaustion, storage left by another uid or shared with its group, stop signals, token files as
+editors save them (issue 20)."""
 
 import asyncio
+import contextlib
 import errno
 import json
 import logging
 import os
+import signal
 import socket
 import sqlite3
+import stat
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +23,7 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from shortlink import __main__ as entrypoint
-from shortlink import server, store
+from shortlink import healthcheck, server, store
 from shortlink.app import StartupError, create_app, read_admin_token
 from shortlink.settings import (
     EMPTY_MEANS_NONE,
@@ -405,6 +412,79 @@ def test_write_errors_are_told_apart(code: int, kind: type) -> None:
     error = sqlite3.OperationalError("planted")
     error.sqlite_errorcode = code  # type: ignore[attr-defined]
     assert type(store._store_error(error)) is kind
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    """The umask most images and shells run with: it takes the group's write away."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_the_database_files_it_creates_are_group_writable(
+    make_client: ClientFactory, data_dir: Path
+) -> None:
+    make_client().post("/links", json={"url": "https://example.com/group"})
+    for suffix in store.COMPANIONS:
+        file = data_dir / (DATABASE_NAME + suffix)
+        assert stat.filemode(file.stat().st_mode) == "-rw-rw-r--", file.name
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_a_database_an_earlier_version_made_0644_becomes_group_writable(
+    make_client: ClientFactory, data_dir: Path
+) -> None:
+    data_dir.mkdir()
+    database = data_dir / DATABASE_NAME
+    sqlite3.connect(database).close()
+    database.chmod(0o644)
+    make_client()
+    assert stat.filemode(database.stat().st_mode) == "-rw-rw-r--"
+
+
+# Stopping --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_ends_it_gracefully_with_exit_code_0(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    """As under docker --init or tini, or a shell's Ctrl+C: the service is not PID 1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {name: value for name, value in os.environ.items() if "SHORTLINK" not in name}
+    environment |= {
+        "SHORTLINK_PORT": str(port),
+        "SHORTLINK_DATA_DIR": str(tmp_path / "data"),
+        "SHORTLINK_ADMIN_TOKEN_FILE": "",
+    }
+    service = subprocess.Popen(
+        [sys.executable, "-m", "shortlink"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            with contextlib.suppress(OSError):
+                if healthcheck.status("127.0.0.1", port) == 200:
+                    break
+            assert service.poll() is None, service.communicate()[0]
+            assert time.monotonic() < deadline, "the service never served"
+            time.sleep(0.1)
+        service.send_signal(signum)
+        output = service.communicate(timeout=20)[0]
+    finally:
+        if service.poll() is None:
+            service.kill()
+            service.communicate()
+    assert service.returncode == 0, output
+    assert "database closed" in output
 
 
 # A token file as people write them -----------------------------------------------------------
