@@ -314,10 +314,10 @@ def start(tag: str, *run_args: str, limit: float = START_LIMIT_SECONDS) -> Runni
     return container
 
 
-def stop(container: Running, seconds: int) -> tuple[float, int]:
-    """``docker stop --time seconds``: how long it took and the exit code."""
+def stop(container: Running, seconds: int, signal: str = "SIGTERM") -> tuple[float, int]:
+    """``docker stop --signal SIGNAL --time SECONDS``: how long it took and the exit code."""
     started = time.perf_counter()
-    engine.docker("stop", "--time", str(seconds), container.id)
+    engine.docker("stop", "--signal", signal, "--time", str(seconds), container.id)
     return time.perf_counter() - started, container.state()["ExitCode"]
 
 

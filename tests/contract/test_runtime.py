@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Callable
 
+import pytest
 import testinfra
 
 from tests import service
@@ -102,22 +103,33 @@ def test_healthcheck_reports_healthy(container: Running, expected: Expected) -> 
     verdict(expected, status == "healthy", f"health status: {status}{note}")
 
 
-def stopped_logs(image: images.Image) -> tuple[float, int, str]:
-    """Start ``image``, `docker stop` it: the seconds it took, its exit code, its logs."""
-    container = start(image.tag)
+# How the service is stopped: `docker stop`, SIGTERM to it as PID 1; and under an init process
+# that passes signals on (`docker run --init`, tini, a pod's shared process namespace), where
+# it is not PID 1 and a signal it leaves to its default action ends it with 128 + the signal:
+# SIGTERM, and SIGINT (Ctrl-C in `docker run -it`, `docker stop --signal SIGINT`).
+STOPS = ("sigterm", "sigterm-under-init", "sigint-under-init")
+
+
+def stopped_logs(image: images.Image, how: str = "sigterm") -> tuple[float, int, str]:
+    """Start ``image``, stop it as ``how`` (one of STOPS) says: the seconds it took, its exit
+    code, its logs."""
+    container = start(image.tag, *(["--init"] if how.endswith("-under-init") else []))
     try:
-        seconds, exit_code = stop(container, STOP_TIMEOUT)
+        seconds, exit_code = stop(container, STOP_TIMEOUT, signal=how.split("-")[0].upper())
         return seconds, exit_code, container.logs()
     finally:
         remove_container(container)
 
 
-def test_docker_stop_is_graceful_within_2_seconds(image: images.Image, expected: Expected) -> None:
-    seconds, exit_code, _ = stopped_logs(image)
+@pytest.mark.parametrize("how", STOPS)
+def test_docker_stop_is_graceful_within_2_seconds(
+    image: images.Image, expected: Expected, how: str
+) -> None:
+    seconds, exit_code, _ = stopped_logs(image, how)
     verdict(
         expected,
         seconds < 2 and exit_code == 0,
-        f"exit code {exit_code} after {seconds:.1f} s (SIGKILL comes at {STOP_TIMEOUT} s)",
+        f"{how}: exit code {exit_code} after {seconds:.1f} s (SIGKILL comes at {STOP_TIMEOUT} s)",
     )
 
 

@@ -1,6 +1,7 @@
 """Run the service: ``python -m hello`` (or the console script)."""
 
 import logging
+import signal
 import sys
 import tempfile
 
@@ -28,15 +29,20 @@ def main() -> int:
     except OSError as error:
         log.error("the data folder %s is not writable: %s", settings.data_dir, error.strerror)
         return 1
-    app = create_app(settings.data_dir)
-    uvicorn.run(
-        app,
+    config = uvicorn.Config(
+        create_app(settings.data_dir),
         host=settings.host,
         port=settings.port,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
+    server = uvicorn.Server(config)
+    # Once stopped, uvicorn raises SIGTERM or SIGINT again for the handlers it found: these
+    # only ask it to stop, so the process exits 0 where it is not PID 1 (under an init).
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: setattr(server, "should_exit", True))
+    server.run()
     return 0
 
 

@@ -1,6 +1,7 @@
 """Run the service: ``python -m ledger`` (or the console script)."""
 
 import logging
+import signal
 import sys
 import tempfile
 
@@ -34,15 +35,21 @@ def main() -> int:
     except Unreachable as error:
         log.error("cannot use the database: %s", error)
         return 1
+    config = uvicorn.Config(
+        create_app(ledger),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+    server = uvicorn.Server(config)
+    # Once stopped, uvicorn raises SIGTERM or SIGINT again for the handlers it found: these
+    # only ask it to stop, so the process exits 0 where it is not PID 1 (under an init).
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: setattr(server, "should_exit", True))
     try:
-        uvicorn.run(
-            create_app(ledger),
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        )
+        server.run()
     finally:
         ledger.close()
     return 0
