@@ -2,7 +2,6 @@
 lab/journey/steps/, the Dockerfile and the distroless step beyond it) builds and serves."""
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -16,35 +15,21 @@ from tools.project import ROOT
 
 
 @pytest.fixture(scope="session")
-def built_steps() -> Iterator[dict[str, engine.ImageToolError | None]]:
-    """Step name -> why its image did not build (None: built). Two builds at a time: a step
-    mostly waits on apt, pip and the network, and 2 cores serve two."""
+def journey_bases() -> Iterator[dict[str, str]]:
     try:
         engine.require_engine()
-        bases = base_images.resolve(tuple(measure.image(step) for step in STEPS))[1]
+        yield base_images.resolve(tuple(measure.image(step) for step in STEPS))[1]
     except engine.ImageToolError as error:
         pytest.exit(str(error), returncode=1)
-
-    def build(step: Step) -> engine.ImageToolError | None:
-        try:
-            images.build(measure.image(step), bases, quiet=True)
-        except engine.ImageToolError as error:
-            return error
-        return None
-
-    try:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            yield dict(zip((step.name for step in STEPS), pool.map(build, STEPS), strict=True))
     finally:
         measure.remove_step_images()
 
 
 @pytest.mark.parametrize("step", STEPS, ids=lambda step: step.name)
-def test_journey_step_builds_and_answers_healthz(
-    step: Step, built_steps: dict[str, engine.ImageToolError | None]
-) -> None:
-    assert built_steps[step.name] is None, str(built_steps[step.name])
-    container = start(measure.image(step).tag)
+def test_journey_step_builds_and_answers_healthz(step: Step, journey_bases: dict[str, str]) -> None:
+    image = measure.image(step)
+    images.build(image, journey_bases, quiet=True)
+    container = start(image.tag)
     try:
         assert container.request("GET", profile().health_path).json() == {"status": "ok"}
     finally:
