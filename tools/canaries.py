@@ -5,13 +5,12 @@ Used by the image tests and the journey: nothing secret is ever in the repositor
 
 import hashlib
 import json
-import shutil
 import subprocess
 import tarfile
 from pathlib import Path
 
 from tools import engine, project
-from tools.project import ENV_PREFIX, NAME, ROOT
+from tools.project import ENV_PREFIX, NAME
 
 # env-file: an .env in the context; git-remote: a token in the remote URL, as CI checkouts have
 # (it reaches .git/config, and the label of the source URL unless stripped); build: a build
@@ -31,9 +30,7 @@ def plant(context: Path) -> Path:
     The build canary is meant to be given both ways a Dockerfile can take a secret: as the
     build arg DB_PASSWORD and inside the ``netrc`` build secret.
     """
-    for name in project.files():  # the checkout's files, not its local tool folders
-        (context / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, context / name)
+    project.copy_files(context)
     (context / ".env").write_text(f"{ENV_PREFIX}ADMIN_TOKEN={CANARIES['env-file']}\n")
     remote = f"https://ci-user:{CANARIES['git-remote']}@git.example.invalid/org/repo.git"
     for command in (["init", "--quiet"], ["remote", "add", "origin", remote]):

@@ -1,6 +1,7 @@
 """The project's name, said once in pyproject.toml: every tool and test reads it from here (the
 service's profile, also in pyproject.toml: tools/profile.py)."""
 
+import shutil
 import subprocess
 import tomllib
 from pathlib import Path
@@ -25,6 +26,14 @@ def files() -> list[str]:
     """The project's files: tracked, and new ones git does not ignore (an uncommitted tree
     counts), as paths relative to ROOT; NotACheckout outside a git checkout."""
     return _listed("--cached", "--others", "--exclude-standard")
+
+
+def copy_files(destination: Path) -> None:
+    """Copy the project's files (files()) to ``destination``, keeping their paths and times:
+    the checkout a cloner has, without its local tool folders (.venv, .nox, caches, build/)."""
+    for name in files():
+        (destination / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, destination / name)
 
 
 def new_files() -> list[str]:

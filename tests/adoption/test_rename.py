@@ -17,7 +17,7 @@ import pytest
 from tests import service
 from tools import canaries, engine, project
 from tools.containers import remove_container, run_python, start, state, wait_until_serving
-from tools.project import NAME, ROOT
+from tools.project import NAME
 from tools.rename import SECTION
 
 # The mark tools/rename.py puts on figures measured under the old name.
@@ -48,9 +48,7 @@ def renamed_copy(
     """This checkout's files copied to ``copy``, the rooms in ``remove`` removed, a git
     repository made (with ``remote`` as origin if given), then `nox -s rename -- NEW` run there,
     as a cloner would."""
-    for name in project.files():
-        (copy / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, copy / name)
+    project.copy_files(copy)
     for part in remove:
         if (copy / part).is_dir():
             shutil.rmtree(copy / part)

@@ -38,9 +38,8 @@ def two_builds(
         archive.unlink()
     first, second = prints
     differing = sorted(p for p in first.keys() | second.keys() if first.get(p) != second.get(p))
-    return not differing, f"two builds differ in {len(differing)} of {len(first)} paths: " + str(
-        differing[:10]
-    )
+    observed = f"two builds differ in {len(differing)} of {len(first)} paths: {differing[:10]}"
+    return not differing, observed
 
 
 def test_two_builds_without_cache_give_the_same_filesystem(
