@@ -41,12 +41,12 @@ RUN mkdir assets && PATH="/app/.venv/bin:${PATH}" sh -c "${BUILD_STEP:-:}"
 FROM python:3.14-slim-trixie AS runtime
 # A numeric uid: Kubernetes' runAsNonRoot can only verify a number. The runtime's packages.
 ARG APP_UID=10001 RUNTIME_PACKAGES=""
-# The app's user (no shell/home), /data (group 0: OpenShift), packages (apt caches in tmpfs).
+# The app's user (no shell/home), /data (group 0, setgid: its files too; OpenShift), packages.
 # hadolint ignore=SC2086
 RUN --mount=type=tmpfs,target=/var/lib/apt/lists --mount=type=tmpfs,target=/var/cache/debconf \
     groupadd --gid "${APP_UID}" app && useradd --no-log-init --uid "${APP_UID}" --gid app \
        --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin app \
-    && install --directory --owner="${APP_UID}" --group=0 --mode=0770 /data \
+    && install --directory --owner="${APP_UID}" --group=0 --mode=2770 /data \
     && if [ -n "${RUNTIME_PACKAGES}" ]; then apt-get update && apt-get install --yes \
        --no-install-recommends ${RUNTIME_PACKAGES}; fi \
     && find / -xdev -perm /6000 -type f -exec chmod a-s {} +
@@ -58,8 +58,8 @@ COPY --from=builder /app/.venv /app/.venv
 COPY --from=builder /app/assets /app/assets
 # The venv's programs first; each log line reaches `docker logs` at once; no bytecode written.
 ENV PATH="/app/.venv/bin:${PATH}" PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
-# Listen beyond the container's loopback (the default), keep the database in /data.
-ENV SHORTLINK_HOST=0.0.0.0 SHORTLINK_DATA_DIR=/data
+# Listen on every address, IPv6 and IPv4 (IPv4 alone without IPv6); the database in /data.
+ENV SHORTLINK_HOST=:: SHORTLINK_DATA_DIR=/data
 # Data outside the image's layers: a volume, anonymous when none is named.
 VOLUME /data
 # Document the port the service listens on.

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import testinfra
 
+from tests import service
 from tests.contract.reproducible.test_reproducible import two_builds
 from tests.contract.test_attack_surface import linked_libraries
-from tests.contract.test_hardening import dive_verdict, world_writable
+from tests.contract.test_hardening import dive_verdict, header_flood, world_writable
+from tests.contract.test_runtime import DOCKER_LOG_MESSAGE_BYTES, longest_log_line
 from tests.contract.toolbox import find
 from tools import engine, images
-from tools.containers import PREFIX, remove_container, run_python, start
+from tools.containers import CONTAINER_PORT, PREFIX, remove_container, run_python, serve, start
 from tools.project import ROOT
 
 from .expected import OUTCOMES, SAME_HERE
@@ -160,6 +162,32 @@ def contract_checks() -> set[str]:
                 ]
                 checks |= {f"{node.name}[{case}]" for case in cases} or {node.name}
     return checks
+
+
+def guard_off(guard: str) -> tuple[str, str]:
+    """``docker run`` arguments that turn ``guard`` off (the seam's GUARDS_OFF)."""
+    setting = (service.GUARDS_OFF or {}).get(guard)
+    assert setting, f"service.GUARDS_OFF: declare the setting that turns {guard} off"
+    return "--env", setting
+
+
+def test_refuses_oversized_request_heads_fails_with_the_servers_bound_turned_off() -> None:
+    holds, observed = header_flood(images.OPTIMIZED.tag, *guard_off("header-bytes"))
+    assert not holds, f"passed with the bound turned off: {observed}"
+    assert re.search(r"\b[1-9]\d* of \d+ heads .* answered 2xx|OOM-killed True", observed), observed
+
+
+def test_every_log_line_fits_one_docker_log_message_fails_a_server_logging_whole_lines() -> None:
+    """The standard library's http.server, in the optimized image, logs each request line
+    whole: the same check finds the long path's line over Docker's message size."""
+    container, _ = serve(
+        images.OPTIMIZED.tag, command=("python", "-m", "http.server", str(CONTAINER_PORT)), path="/"
+    )
+    try:
+        longest = longest_log_line(container)
+    finally:
+        remove_container(container)
+    assert longest > DOCKER_LOG_MESSAGE_BYTES, f"longest log line {longest} bytes"
 
 
 def test_the_table_states_every_check_of_the_contract_and_nothing_else() -> None:

@@ -45,7 +45,9 @@ and never run.
   orchestrator injected into a variable named like its own (``PACKAGE_PORT=tcp://IP:PORT``);
 - ``JSON_LOGS``: the ``"VARIABLE=value"`` that makes every log line JSON, start-up errors too;
 - ``PROXY``: links that follow a trusted reverse proxy's headers (``ProxyHeaders``);
-- ``DUAL_STACK_HOST``: the ``PACKAGE_HOST`` value that serves IPv4 and IPv6 on one port;
+- ``GUARDS_OFF``: the ``"VARIABLE=value"`` that turns each of the server's guards against hostile
+  clients off, by guard (``header-bytes``, ``body-time``, ``keep-alive``): the demonstration's
+  negative controls run the image so, and must see the contract's check of that guard fail;
 - ``RESOURCE_ERRORS``: the words of the line counting the errors of a file-descriptor
   exhaustion, logged instead of one line (and traceback) each;
 - ``UNWRITABLE_DATABASE``: the words of its one ERROR line (exit 1) when a file its storage left
@@ -183,7 +185,11 @@ PROXY: ProxyHeaders | None = ProxyHeaders(
     link=_short_url,
 )
 
-DUAL_STACK_HOST: str | None = "::"
+GUARDS_OFF: dict[str, str] | None = {
+    "header-bytes": f"{ENV_PREFIX}MAX_HEADER_BYTES=1000000000",
+    "body-time": f"{ENV_PREFIX}BODY_TIMEOUT_SECONDS=3600",
+    "keep-alive": f"{ENV_PREFIX}KEEP_ALIVE_SECONDS=5",
+}
 
 RESOURCE_ERRORS: str | None = "not logged one by one"
 

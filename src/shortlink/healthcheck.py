@@ -7,11 +7,12 @@ It measures the service's health and nothing else, so it is cheap and has no opi
   container's environment (Docker's client proxy configuration puts them in every container)
   cannot send it elsewhere, whatever ``no_proxy`` says;
 - where the service listens: ``SHORTLINK_HOST`` and ``SHORTLINK_PORT``, read from the
-  environment directly; a wildcard (``0.0.0.0``, ``::``) is probed on the loopback of its
-  family, any other address or name as it is. As for the service, an empty or blank value is an
-  unset one (the default), and so is a service-link value (``tcp://10.96.12.34:8000``,
-  injected by Kubernetes or ``docker run --link`` for a peer named like the service). Where
-  ``SHORTLINK_PORT`` is thus unset, ``PORT`` (Cloud Run, Heroku, App Runner set it) is the port.
+  environment directly; a wildcard (``0.0.0.0``, ``::``) is probed on IPv4's loopback (the
+  service's ``::`` takes IPv4 too), any other address or name as it is. As for the service, an
+  empty or blank value is an unset one (the default), and so is a service-link value
+  (``tcp://10.96.12.34:8000``, injected by Kubernetes or ``docker run --link`` for a peer named
+  like the service). Where ``SHORTLINK_PORT`` is thus unset, ``PORT`` (Cloud Run, Heroku, App
+  Runner set it) is the port.
 
 On failure it prints one line on stderr (Docker keeps it in ``docker inspect``'s health log).
 """
@@ -28,7 +29,9 @@ DEFAULT_PORT = 8000
 PLATFORM_PORT = "PORT"
 # Within the image's HEALTHCHECK --timeout (the Dockerfile), with room for a starved CPU.
 TIMEOUT_SECONDS = 2.0
-WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104 (read, not bound)
+# The service's ``::`` socket takes IPv4 too (IPV6_V6ONLY off), and is IPv4's alone where the
+# kernel has no IPv6; ::1 may not exist (IPv6 disabled on the container's loopback).
+WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "127.0.0.1"}  # noqa: S104 (read, not bound)
 PATH = "/healthz"
 
 

@@ -6,9 +6,10 @@ import re
 import time
 from datetime import datetime
 
+from tests import service
 from tools import containers as harness
 from tools import engine
-from tools.containers import remove_container, try_start
+from tools.containers import remove_container, try_start, wait_for_health
 
 # Under the CPU limit: the image's own timeout and retries, probes every 2 s for this long.
 LIMITED_CPUS = "0.05"
@@ -91,3 +92,16 @@ def moment(stamp: str) -> float:
     offset = "+00:00" if zone[0] == "Z" else zone[0]
     parsed = datetime.fromisoformat(f"{day}T{whole}{offset}")
     return parsed.timestamp() + float(f"0.{fraction or 0}")
+
+
+def healthy_and_round_trips(tag: str, *run_args: str) -> tuple[bool, str]:
+    """Started with ``run_args``: the HEALTHCHECK says healthy and a link round-trips."""
+    container, observed = try_start(tag, *run_args)
+    if container is None:
+        return False, observed
+    try:
+        health = wait_for_health(container)
+        problem = service.round_trip(container)
+        return health == "healthy" and not problem, f"health {health}; {problem or 'round trip'}"
+    finally:
+        remove_container(container)

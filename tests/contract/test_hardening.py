@@ -5,10 +5,13 @@ import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import testinfra
@@ -17,9 +20,11 @@ from packaging.markers import Marker
 from tests import service
 from tools import engine, images
 from tools.containers import remove_container, start, stop, try_start, wait_for_health
+from tools.profile import profile
 from tools.project import NAME, ROOT
 
 from . import toolbox
+from .health import healthy_and_round_trips
 from .profile import Expected, one_clear_line, verdict
 from .test_runtime import STOP_TIMEOUT
 from .toolbox import find, image_files
@@ -43,19 +48,6 @@ BUILD_TOOLS = re.compile(
 OCI_LABELS = ("title", "source", "version", "revision", "created", "licenses")
 
 
-def healthy_and_round_trips(tag: str, *run_args: str) -> tuple[bool, str]:
-    """Started with ``run_args``: the HEALTHCHECK says healthy and a link round-trips."""
-    container, observed = try_start(tag, *run_args)
-    if container is None:
-        return False, observed
-    try:
-        health = wait_for_health(container)
-        problem = service.round_trip(container)
-        return health == "healthy" and not problem, f"health {health}; {problem or 'round trip'}"
-    finally:
-        remove_container(container)
-
-
 def test_runs_read_only_without_capabilities_or_new_privileges(
     image: images.Image, expected: Expected, volume: str
 ) -> None:
@@ -68,10 +60,84 @@ def test_runs_read_only_without_capabilities_or_new_privileges(
 def test_runs_as_an_arbitrary_uid_in_group_0_and_writes_data(
     image: images.Image, expected: Expected, volume: str
 ) -> None:
-    holds, observed = healthy_and_round_trips(
-        image.tag, "--user", "123456:0", "--volume", f"{volume}:/data"
+    """OpenShift's arbitrary uid, in group 0, on a volume the image's own user wrote first (a
+    restored namespace, a changed uid range): the data it left must be the group's to write."""
+    data = ("--volume", f"{volume}:/data")
+    container, problem = try_start(image.tag, *data)
+    if container is not None:
+        try:
+            problem = service.round_trip(container)
+        finally:
+            remove_container(container)
+    holds, observed = healthy_and_round_trips(image.tag, "--user", "123456:0", *data)
+    verdict(
+        expected,
+        not problem and holds,
+        f"as its own user: {problem or 'a write round-tripped'}; then as uid 123456 gid 0: "
+        f"{observed}",
     )
-    verdict(expected, holds, observed)
+
+
+# A head far larger than any real client's (browsers send a few KiB; AWS ALB passes 64 KiB,
+# nginx 32 KiB), sent by many clients at once to the image under the memory limit compose.yaml
+# and the Kubernetes manifest give it: a server that buffers them is OOM-killed
+# (Kludex/uvicorn#157; GHSA-rxc4-3w6r-4v47); one that bounds them refuses each, and serves on.
+OVERSIZED_HEAD_BYTES = 4 * 1024 * 1024
+FLOOD_CLIENTS = 16
+MEMORY_LIMIT = "256m"
+
+
+def oversized_head(port: int) -> str:
+    """Send one head of OVERSIZED_HEAD_BYTES to the health path on 127.0.0.1:``port``: the
+    status the server answered ('431'...), or how it ended the connection."""
+    head = f"GET {profile().health_path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ".encode()
+    chunk = b"a" * 65536
+    try:
+        client = socket.create_connection(("127.0.0.1", port), timeout=10)
+    except OSError as error:
+        return type(error).__name__
+    with client:
+        try:
+            client.sendall(head)
+            for _ in range(OVERSIZED_HEAD_BYTES // len(chunk)):
+                client.sendall(chunk)
+            client.sendall(b"\r\n\r\n")
+        except OSError:
+            pass  # refused midway: what it answered, if anything, is still to be read
+        try:
+            line = client.recv(64).split(b"\r\n", 1)[0].split()
+        except OSError as error:
+            return type(error).__name__
+    return line[1].decode() if len(line) > 1 else "closed"
+
+
+def header_flood(tag: str, *run_args: str) -> tuple[bool, str]:
+    """Under MEMORY_LIMIT, FLOOD_CLIENTS oversized heads at once: whether each was refused (no
+    2xx), the container was not OOM-killed and a write round-trips afterwards."""
+    container = start(tag, "--memory", MEMORY_LIMIT, *run_args)
+    try:
+        with ThreadPoolExecutor(FLOOD_CLIENTS) as clients:
+            answers = list(clients.map(oversized_head, [container.port] * FLOOD_CLIENTS))
+        state = container.state()
+        try:
+            problem = service.round_trip(container) if state["Running"] else "it had stopped"
+        except OSError as error:
+            problem = f"{type(error).__name__}: {error}"
+    finally:
+        remove_container(container)
+    accepted = sum(answer.startswith("2") for answer in answers)
+    holds = not accepted and not state["OOMKilled"] and not problem
+    return holds, (
+        f"{accepted} of {FLOOD_CLIENTS} heads of {OVERSIZED_HEAD_BYTES >> 20} MiB answered 2xx "
+        f"({dict(Counter(answers))}); OOM-killed {state['OOMKilled']} under {MEMORY_LIMIT}; "
+        f"then {problem or 'a round trip worked'}"
+    )
+
+
+def test_refuses_oversized_request_heads_and_serves_on_through_a_flood(
+    image: images.Image, expected: Expected
+) -> None:
+    verdict(expected, *header_flood(image.tag))
 
 
 def test_has_no_setuid_or_setgid_files(

@@ -6,6 +6,8 @@ processes and sockets are read with testinfra from a toolbox beside the running 
 form; the configuration (`docker inspect`), the stop and the service over HTTP from outside.
 """
 
+import contextlib
+import http.client
 import json
 import re
 from collections.abc import Callable
@@ -15,9 +17,19 @@ import testinfra
 
 from tests import service
 from tools import engine, images
-from tools.containers import Running, remove_container, run_python, start, stop, wait_for_health
+from tools.containers import (
+    CONTAINER_PORT,
+    Running,
+    remove_container,
+    run_python,
+    start,
+    stop,
+    wait_for_health,
+)
+from tools.profile import profile
 from tools.project import PACKAGE, ROOT
 
+from .health import healthy_and_round_trips
 from .profile import Expected, Subject, verdict
 from .toolbox import CONTAINER_ROOT, service_processes
 
@@ -26,6 +38,14 @@ from .toolbox import CONTAINER_ROOT, service_processes
 ENGINE_DNS = "://127.0.0.11:"
 # Short, so the baseline's SIGKILL comes quickly; the optimized image stops well within it.
 STOP_TIMEOUT = 3
+# IPv6 off in the container's network namespace, every interface and its loopback included.
+IPV6_OFF = "net.ipv6.conf.all.disable_ipv6=1"
+# Docker's log drivers read a container's output in messages of at most 16 KiB and split a
+# longer line into several records, none of them whole JSON or a whole line to a collector
+# (moby's daemon/logger/copier.go; moby/moby#34620); `docker logs` joins them again.
+DOCKER_LOG_MESSAGE_BYTES = 16 * 1024
+# A request path that long: what scanners and broken clients send, and what a log repeats.
+LONG_PATH_BYTES = 20_000
 
 
 def locate_app(python: Callable[[str], str]) -> dict[str, str]:
@@ -71,6 +91,11 @@ def test_runs_as_a_non_root_numeric_uid(
     verdict(expected, holds, f"Config.User={configured!r}, uids of its processes: {uids}")
 
 
+# Where an image listens on every address: IPv4's wildcard, or IPv6's (IPv4 too, dual stack:
+# testinfra lists that one socket under both).
+WILDCARDS = ("0.0.0.0", "::")  # noqa: S104  (read, not bound)
+
+
 def test_listens_on_its_exposed_port_and_no_other(
     image: images.Image, host: testinfra.host.Host, expected: Expected
 ) -> None:
@@ -78,9 +103,44 @@ def test_listens_on_its_exposed_port_and_no_other(
     # Not the service's: on a user-defined network (a database beside it), the engine's DNS
     # resolver listens in the container's network namespace at this address.
     listening = sorted(s for s in host.socket.get_listening_sockets() if ENGINE_DNS not in s)
-    wanted = [f"tcp://0.0.0.0:{port.split('/')[0]}" for port in exposed if port.endswith("/tcp")]
-    holds = bool(wanted) and all(host.socket(s).is_listening for s in wanted)
-    verdict(expected, holds and listening == wanted, f"exposed {exposed}, listening {listening}")
+    ports = [port.split("/")[0] for port in exposed if port.endswith("/tcp")]
+    wanted = {f"tcp://{address}:{port}" for port in ports for address in WILDCARDS}
+    holds = bool(ports) and all(
+        any(host.socket(f"tcp://{address}:{port}").is_listening for address in WILDCARDS)
+        for port in ports
+    )
+    verdict(
+        expected,
+        holds and set(listening) <= wanted,
+        f"exposed {exposed}, listening {listening}",
+    )
+
+
+def ipv6_status(container: Running, python: tuple[str, ...]) -> str:
+    """What the service answers on the container's IPv6 loopback, asked by the image's own
+    Python: the status, or the error's last line."""
+    ask = (
+        f"import http.client as h; c = h.HTTPConnection('::1', {CONTAINER_PORT}, timeout=5); "
+        f"c.request('GET', {profile().health_path!r}); print(c.getresponse().status)"
+    )
+    answer = run_python(container, python, ask)
+    return answer.stdout.strip() or "".join(answer.stderr.strip().splitlines()[-1:])
+
+
+def test_serves_ipv6_and_ipv4_by_default(
+    image: Subject, container: Running, expected: Expected
+) -> None:
+    """As configured, with no setting given: IPv4 through the published port (the engine's
+    bridge) and the HEALTHCHECK, IPv6 on ::1 (an IPv6-only cluster's probes and peers)."""
+    health = wait_for_health(container)
+    ipv6 = ipv6_status(container, image.profile.python)
+    verdict(expected, health == "healthy" and ipv6 == "200", f"health {health}; IPv6 {ipv6}")
+
+
+def test_starts_and_serves_where_ipv6_is_disabled(image: images.Image, expected: Expected) -> None:
+    """A host or pod with IPv6 switched off (no ::1 on the loopback either): still healthy, and
+    a write round-trips."""
+    verdict(expected, *healthy_and_round_trips(image.tag, "--sysctl", IPV6_OFF))
 
 
 def test_app_user_cannot_write_its_code_or_venv_but_can_write_data(
@@ -130,6 +190,24 @@ def test_docker_stop_is_graceful_within_2_seconds(
         expected,
         seconds < 2 and exit_code == 0,
         f"{how}: exit code {exit_code} after {seconds:.1f} s (SIGKILL comes at {STOP_TIMEOUT} s)",
+    )
+
+
+def longest_log_line(container: Running) -> int:
+    """The bytes of its longest log line, newline included, after a request whose path is
+    LONG_PATH_BYTES long (answered however the service likes)."""
+    with contextlib.suppress(OSError, http.client.HTTPException):
+        container.request("GET", "/" + "a" * LONG_PATH_BYTES)
+    return max((len(line.encode()) + 1 for line in container.logs().splitlines()), default=0)
+
+
+def test_every_log_line_fits_one_docker_log_message(container: Running, expected: Expected) -> None:
+    longest = longest_log_line(container)
+    verdict(
+        expected,
+        longest <= DOCKER_LOG_MESSAGE_BYTES,
+        f"longest log line {longest} bytes after a {LONG_PATH_BYTES}-byte path "
+        f"(Docker splits above {DOCKER_LOG_MESSAGE_BYTES})",
     )
 
 

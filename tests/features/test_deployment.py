@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests import service
-from tests.contract.profile import Expected, Subject, fails, one_clear_line, verdict
+from tests.contract.profile import Expected, fails, one_clear_line, verdict
 from tools import engine, images
 from tools.containers import (
     remove_container,
-    run_python,
     start,
     stop,
     try_start,
@@ -127,42 +126,6 @@ def test_links_follow_a_trusted_proxy_and_only_a_trusted_one(
     wanted = f"https://{proxy.host}/"
     holds = links["trusted"].startswith(wanted) and not links["untrusted"].startswith("https:")
     verdict(expected, holds, f"trusting {network}: {links}; wanted {wanted}... when trusted")
-
-
-def serves_both_stacks(tag: str, python: tuple[str, ...], host: str) -> tuple[bool, str]:
-    """Started with ``host`` as its host setting: whether IPv4 (the published port, through the
-    engine, and the HEALTHCHECK) and IPv6 (the container's ::1, asked by its own Python) both
-    answer, and what was observed."""
-    container, observed = try_start(tag, "--env", f"{ENV_PREFIX}HOST={host}", limit=20)
-    if container is None:
-        return False, f"IPv4 got no answer: {observed[-600:]}"
-    try:
-        health = wait_for_health(container)
-        ask = (
-            "import http.client as h; c = h.HTTPConnection('::1', 8000, timeout=5); "
-            f"c.request('GET', {profile().health_path!r}); print(c.getresponse().status)"
-        )
-        answer = run_python(container, python, ask)
-    finally:
-        remove_container(container)
-    ipv6 = answer.stdout.strip() or answer.stderr.strip().splitlines()[-1:]
-    return health == "healthy" and ipv6 == "200", f"health {health}; IPv6 {ipv6}"
-
-
-@pytest.mark.feature("DUAL_STACK_HOST")
-def test_one_host_value_serves_ipv4_and_ipv6_on_one_port(
-    image: Subject, expected: Expected
-) -> None:
-    verdict(expected, *serves_both_stacks(image.tag, image.profile.python, service.DUAL_STACK_HOST))
-
-
-@pytest.mark.feature("DUAL_STACK_HOST")
-def test_an_ipv4_host_refuses_ipv6_the_negative_control() -> None:
-    """With the image's default host, IPv4's 0.0.0.0, IPv6 peers are refused: the check fails
-    without the setting it proves."""
-    ipv4_only = "0.0.0.0"  # noqa: S104  (binding every IPv4 interface is the point)
-    holds, observed = serves_both_stacks(images.OPTIMIZED.tag, ("python",), ipv4_only)
-    verdict(fails(r"health healthy; IPv6 .*refused"), holds, observed)
 
 
 @pytest.mark.feature("RESOURCE_ERRORS")

@@ -34,10 +34,12 @@ OPTIONAL = {
     "SERVICE_LINKS": lambda value: isinstance(value, str) and bool(value),
     "JSON_LOGS": lambda value: isinstance(value, str) and "=" in value,
     "PROXY": lambda value: isinstance(value, service.ProxyHeaders),
-    "DUAL_STACK_HOST": lambda value: isinstance(value, str) and bool(value),
+    "GUARDS_OFF": lambda value: isinstance(value, dict) and set(value) <= GUARDS,
     "RESOURCE_ERRORS": lambda value: isinstance(value, str) and bool(value),
     "UNWRITABLE_DATABASE": lambda value: isinstance(value, str) and bool(value),
 }
+# The server's guards against hostile clients a GUARDS_OFF may turn off.
+GUARDS = {"header-bytes", "body-time", "keep-alive"}
 # What the seam may also name: the shapes it fills (shapes.py, the contract's profile.py), typing.
 ALSO = {"AdminToken", "DevEdit", "ProxyHeaders", "ImageProfile", "Callable", "TYPE_CHECKING"}
 SOURCES = ROOT / "src" / PACKAGE
@@ -110,6 +112,7 @@ def test_settings_it_names_are_the_services() -> None:
     named = [service.JSON_LOGS] if service.JSON_LOGS else []
     if service.PROXY:
         named += [f"{service.PROXY.trusted}=", *service.PROXY.settings]
+    named += list((service.GUARDS_OFF or {}).values())
     for setting in named:
         assert setting.startswith(ENV_PREFIX), setting
         assert "=" in setting, setting

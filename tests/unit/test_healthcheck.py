@@ -24,8 +24,8 @@ DEAD_PROXY = "http://127.0.0.1:9"
     [
         ({}, ("127.0.0.1", 8000)),
         ({f"{PREFIX}HOST": "0.0.0.0"}, ("127.0.0.1", 8000)),  # noqa: S104
-        ({f"{PREFIX}HOST": "::"}, ("::1", 8000)),
-        ({f"{PREFIX}HOST": "[::]"}, ("::1", 8000)),
+        ({f"{PREFIX}HOST": "::"}, ("127.0.0.1", 8000)),
+        ({f"{PREFIX}HOST": "[::]"}, ("127.0.0.1", 8000)),
         # Empty or blank is unset, as for the service.
         ({f"{PREFIX}HOST": "", f"{PREFIX}PORT": ""}, ("127.0.0.1", 8000)),
         ({f"{PREFIX}HOST": "  ", f"{PREFIX}PORT": " "}, ("127.0.0.1", 8000)),
@@ -140,7 +140,7 @@ def test_a_proxy_in_the_environment_does_not_matter(healthy: int, proxies: dict)
     assert done.returncode == 0, done.stderr
 
 
-def test_follows_the_host_and_port_to_ipv6_loopback() -> None:
+def test_follows_the_host_and_port_to_an_ipv6_address() -> None:
     if not socket.has_ipv6:
         pytest.skip("no IPv6 here")
     try:
@@ -149,7 +149,7 @@ def test_follows_the_host_and_port_to_ipv6_loopback() -> None:
     except OSError as error:
         pytest.skip(f"no IPv6 loopback here: {error}")
     try:
-        done = probe(**{f"{PREFIX}HOST": "::", f"{PREFIX}PORT": str(port)})
+        done = probe(**{f"{PREFIX}HOST": "[::1]", f"{PREFIX}PORT": str(port)})
         assert done.returncode == 0, done.stderr
     finally:
         server.close()

@@ -65,7 +65,7 @@ CLOSED_ON_STOP: str | None = None
 SERVICE_LINKS: str | None = None
 JSON_LOGS: str | None = None
 PROXY: ProxyHeaders | None = None
-DUAL_STACK_HOST: str | None = None
+GUARDS_OFF: dict[str, str] | None = None
 RESOURCE_ERRORS: str | None = None
 UNWRITABLE_DATABASE: str | None = None
 

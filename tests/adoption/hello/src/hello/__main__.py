@@ -36,13 +36,18 @@ def main() -> int:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        # h11 bounds a request head (16 KiB by default); httptools would buffer any size.
+        http="h11",
+        # Longer than a load balancer's idle timeout (60 s): it closes first, never us.
+        timeout_keep_alive=75,
     )
     server = uvicorn.Server(config)
     # Once stopped, uvicorn raises SIGTERM or SIGINT again for the handlers it found: these
     # only ask it to stop, so the process exits 0 where it is not PID 1 (under an init).
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: setattr(server, "should_exit", True))
-    server.run()
+    # uvicorn's own socket for ::, unlike asyncio's, takes IPv4 too (IPV6_V6ONLY left off).
+    server.run(sockets=[config.bind_socket()])
     return 0
 
 
