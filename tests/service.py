@@ -1,8 +1,10 @@
 """The seam between the image contract and the service inside it: everything the image checks
 (tests/contract, tests/compose, tests/features, lab/multiarch) know of the service is declared
-here, every literal they look for included, and each image's profile. Replacing the service?
-Rewrite this module for your API; `nox -s unit` (tests/seam) says in seconds what is missing or
-inconsistent, and the image contract around it stays as it is.
+here, every literal they look for included, and each image's profile; only the feature checks
+of shortlink's own API (tests/features/test_clients.py, replaced with the service) speak it
+directly. Replacing the service? Rewrite this module for your API; `nox -s unit` (tests/seam)
+says in seconds what is missing or inconsistent, and the image contract around it stays as it
+is.
 
 What the builds, compose and the checks need to run it (its health path, the settings it must
 be given, its system packages, its dev server) is its profile, pyproject.toml's

@@ -246,9 +246,10 @@ def serve(
     interval: float = 0.05,
     check_after: float = 0.0,
     log_lines: int | None = None,
+    port: int = CONTAINER_PORT,
 ) -> tuple[Running, float]:
-    """Run ``tag`` detached (``command`` replacing its CMD when given) and wait until ``path``
-    answers 200 (see wait_until_serving).
+    """Run ``tag`` detached (``command`` replacing its CMD when given; ``port``, the container's
+    port to publish) and wait until ``path`` answers 200 (see wait_until_serving).
 
     Returns the container and the seconds from just before `docker run` to the answer; the
     caller removes it (remove_container). On failure the container is removed and NotServing
@@ -256,7 +257,7 @@ def serve(
     lines (all of them when None).
     """
     started = time.perf_counter()
-    container = run_detached(tag, *run_args, name=name, command=command)
+    container = run_detached(tag, *run_args, name=name, command=command, port=port)
     try:
         seconds = wait_until_serving(
             container.port,
@@ -287,11 +288,15 @@ def remove_container(container: "Running | str") -> None:
 
 
 def try_start(
-    tag: str, *run_args: str, health_path: str | None = None, limit: float = START_LIMIT_SECONDS
+    tag: str,
+    *run_args: str,
+    health_path: str | None = None,
+    limit: float = START_LIMIT_SECONDS,
+    port: int = CONTAINER_PORT,
 ) -> tuple[Running | None, str]:
-    """Serve ``tag`` (a fresh ``PREFIX-...`` name) until ``health_path`` answers 200: the
-    container and '', or None and what was observed (exit code, last logs) when it stopped or
-    never answered (removed then)."""
+    """Serve ``tag`` (a fresh ``PREFIX-...`` name, its ``port`` published) until ``health_path``
+    answers 200: the container and '', or None and what was observed (exit code, last logs)
+    when it stopped or never answered (removed then)."""
     try:
         running, _ = serve(
             tag,
@@ -300,6 +305,7 @@ def try_start(
             path=health_path,
             limit=limit,
             interval=0.2,
+            port=port,
         )
     except NotServing as failure:
         return None, f"{failure.observed}; logs:\n{failure.logs[-2000:]}"

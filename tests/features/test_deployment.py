@@ -1,7 +1,8 @@
 """Where users deploy the image: the situations in which services in containers are reported to
 break (issue 20; docs, "Running it in production"), each reproduced on the service's images.
 
-Each proves an optional feature the seam declares (tests/service.py).
+Each proves an optional feature the seam declares (tests/service.py), but the platform's PORT:
+shortlink's own setting.
 """
 
 import json
@@ -221,3 +222,42 @@ def test_an_admin_token_file_with_a_bom_and_whitespace_is_the_token(
     finally:
         remove_container(container)
     verdict(expected, accepted, f"the token without its BOM and spaces accepted: {accepted}")
+
+
+# The variable Cloud Run, Heroku and App Runner name the port in, and the service's own port
+# setting: each set to a port other than the image's 8000 and the other's, so that the port it
+# answers on says which one it took.
+PLATFORM_PORT = {"PORT": "9000"}
+OWN_PORT = {f"{ENV_PREFIX}PORT": "9001"}
+
+
+def serves_on(tag: str, port: int, settings: dict[str, str]) -> tuple[bool, str]:
+    """Started with ``settings``, ``port`` published: whether the service answers there and
+    its HEALTHCHECK (which reads the same settings) says healthy, and what was observed."""
+    container, observed = try_start(tag, *with_env(settings), port=port, limit=20)
+    if container is None:
+        said, _, logs = observed.partition("; logs:\n")
+        return False, f"with {settings}, port {port} published: {said}; logs: {logs[-500:]}"
+    try:
+        health = wait_for_health(container)
+    finally:
+        remove_container(container)
+    return health == "healthy", f"with {settings}, answered on {port}; health {health}"
+
+
+def test_without_its_own_port_setting_it_serves_on_the_platforms_port(
+    image: images.Image, expected: Expected
+) -> None:
+    """A platform names the port in PORT; the image sets no port of its own (its ENV), which
+    would hide it. Service logic: test_without_a_port_of_its_own_it_serves_on_the_platforms_port
+    is the control."""
+    verdict(expected, *serves_on(image.tag, int(PLATFORM_PORT["PORT"]), PLATFORM_PORT))
+
+
+def test_its_own_port_setting_wins_over_the_platforms(
+    image: images.Image, expected: Expected
+) -> None:
+    """As settings.py documents (and what an ENV setting the port would do to PORT). Service
+    logic: test_its_own_port_wins_over_the_platforms is the control."""
+    own = int(OWN_PORT[f"{ENV_PREFIX}PORT"])
+    verdict(expected, *serves_on(image.tag, own, PLATFORM_PORT | OWN_PORT))
