@@ -1,9 +1,10 @@
-"""Sessions. The kernel a cloner keeps: lint, unit, build, test, up, compose, rename,
-reproducible. Each other room, when present, adds to them or brings its own (README, "Layout"):
-the demonstration (demonstration/) adds the bad baseline to lint, build and test (and lists it,
-not run, in reproducible); the adoption proofs (tests/adoption/) bring `adoption`; the lab
-(lab/) brings multiarch, publish, verify, supply_chain, bench, startup, cold_builds, steps and
-journey; the docs (docs/) bring `docs`. Removing a room removes what it adds.
+"""Sessions. The kernel a cloner keeps: lint, unit, build, test, up, compose, rename, reproducible,
+clients. Each other room, when present, adds to them or brings its own (README, "Layout"): the
+demonstration (demonstration/) adds the bad baseline to lint, build and test (lists it, not run,
+in reproducible and clients, and brings their controls); the adoption proofs (tests/adoption/)
+bring `adoption`; the lab (lab/) brings multiarch, publish, verify, supply_chain, bench,
+startup, cold_builds, steps and journey; the docs (docs/) bring `docs`. Removing a room removes
+what it adds.
 
 Each session is its own recipe: it syncs the dependency groups it needs (pyproject.toml), then
 runs pytest or a tool of tools/ as ``python -m tools.NAME`` (each with its own --help). A tool
@@ -91,7 +92,8 @@ def test(session: nox.Session) -> None:
     demonstration = [*DEMONSTRATED, "demonstration"] if DEMONSTRATION else []
     session.run(
         "pytest", "tests/unit", "tests/seam", "tests/tools", "tests/contract", *present,
-        "--ignore=tests/contract/reproducible", *demonstration, *session.posargs,
+        "--ignore=tests/contract/reproducible", "--ignore=tests/contract/clients",
+        "--ignore=demonstration/clients", *demonstration, *session.posargs,
     )  # fmt: skip
 
 
@@ -122,6 +124,17 @@ def reproducible(session: nox.Session) -> None:
     tool(session, "build", "--check")
     sync(session, "test", "images")
     session.run("pytest", "tests/contract/reproducible", *DEMONSTRATED, *session.posargs)
+
+
+@nox.session(python="3.13")
+def clients(session: nox.Session) -> None:
+    """Clients that wait: a connection reused after a minute idle, a body sent a byte at a time,
+    writes through nginx's upstream keepalive pool (Debian's nginx-light); with the
+    demonstration's controls, each guard turned off."""
+    tool(session, "build", "--check")
+    sync(session, "test", "images")
+    controls = ["demonstration/clients"] if DEMONSTRATION else []
+    session.run("pytest", "tests/contract/clients", *DEMONSTRATED, *controls, *session.posargs)
 
 
 if (ROOT / "tests" / "adoption").is_dir():  # the adoption proofs, optional: `rm -r tests/adoption`

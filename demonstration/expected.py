@@ -109,6 +109,16 @@ SAME_HERE: dict[str, str] = {
         f"{SAME_APP}; negative control: "
         "test_refuses_oversized_request_heads_fails_with_the_servers_bound_turned_off"
     ),
+    # clients/test_waiting_clients.py (nox -s clients): its server is the service's.
+    "test_keeps_an_idle_connection_longer_than_a_load_balancer": (
+        f"{SAME_APP}; negative control: test_each_waiting_check_fails_with_its_guard_turned_off"
+    ),
+    "test_drops_a_body_sent_a_byte_at_a_time_and_serves_on": (
+        f"{SAME_APP}; negative control: test_each_waiting_check_fails_with_its_guard_turned_off"
+    ),
+    "test_serves_writes_behind_nginx_over_its_upstream_keepalive_pool": (
+        f"{SAME_APP}; negative control: test_each_waiting_check_fails_with_its_guard_turned_off"
+    ),
     "test_every_log_line_fits_one_docker_log_message": (
         f"{SAME_APP}; negative control: "
         "test_every_log_line_fits_one_docker_log_message_fails_a_server_logging_whole_lines"

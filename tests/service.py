@@ -47,6 +47,8 @@ and never run.
   orchestrator injected into a variable named like its own (``PACKAGE_PORT=tcp://IP:PORT``);
 - ``JSON_LOGS``: the ``"VARIABLE=value"`` that makes every log line JSON, start-up errors too;
 - ``PROXY``: links that follow a trusted reverse proxy's headers (``ProxyHeaders``);
+- ``JSON_BODY_PATH``: a path whose POST reads a JSON request body (the contract trickles one
+  there, a byte at a time, to see the server drop it: tests/contract/clients);
 - ``GUARDS_OFF``: the ``"VARIABLE=value"`` that turns each of the server's guards against hostile
   clients off, by guard (``header-bytes``, ``body-time``, ``keep-alive``): the demonstration's
   negative controls run the image so, and must see the contract's check of that guard fail;
@@ -186,6 +188,8 @@ PROXY: ProxyHeaders | None = ProxyHeaders(
     host="links.example.com",
     link=_short_url,
 )
+
+JSON_BODY_PATH: str | None = "/links"
 
 GUARDS_OFF: dict[str, str] | None = {
     "header-bytes": f"{ENV_PREFIX}MAX_HEADER_BYTES=1000000000",

@@ -34,6 +34,7 @@ OPTIONAL = {
     "SERVICE_LINKS": lambda value: isinstance(value, str) and bool(value),
     "JSON_LOGS": lambda value: isinstance(value, str) and "=" in value,
     "PROXY": lambda value: isinstance(value, service.ProxyHeaders),
+    "JSON_BODY_PATH": lambda value: isinstance(value, str) and value.startswith("/"),
     "GUARDS_OFF": lambda value: isinstance(value, dict) and set(value) <= GUARDS,
     "RESOURCE_ERRORS": lambda value: isinstance(value, str) and bool(value),
     "UNWRITABLE_DATABASE": lambda value: isinstance(value, str) and bool(value),

@@ -80,6 +80,8 @@ CLOSED_ON_STOP: str | None = None
 SERVICE_LINKS: str | None = None
 JSON_LOGS: str | None = None
 PROXY: ProxyHeaders | None = None
+JSON_BODY_PATH: str | None = "/entries"
+
 GUARDS_OFF: dict[str, str] | None = None
 RESOURCE_ERRORS: str | None = None
 UNWRITABLE_DATABASE: str | None = None
