@@ -67,8 +67,7 @@ STEPS = (
     Step(
         "only-the-venv",
         "dependencies then project, non-editable; only the venv copied",
-        "The runtime receives the installed app and nothing else: no sources, no `.git`, "
-        "no `.env`.",
+        "The runtime receives the installed app and nothing else: no sources, no tests, no `.env`.",
         "lab/journey/steps/6-only-the-venv.Dockerfile",
     ),
     Step(
