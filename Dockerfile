@@ -2,7 +2,7 @@
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
 # Name the base by tag (it moves with patches; @sha256:... pins it); trixie: Debian's current.
 FROM python:3.14-slim-trixie AS builder
-# The profile's Debian packages (pyproject.toml), both kinds: the venv may compile against them.
+# nox -s build passes the profile's Debian packages (none in a plain build); the venv links both.
 ARG BUILD_PACKAGES="" RUNTIME_PACKAGES=""
 # hadolint ignore=SC2086
 RUN if [ -n "${BUILD_PACKAGES}${RUNTIME_PACKAGES}" ]; then apt-get update && apt-get install \
@@ -13,7 +13,7 @@ ENV UV_COMPILE_BYTECODE=1
 ENV UV_LINK_MODE=copy
 # The base's Python only: the runtime has the same one at the same path.
 ENV UV_PYTHON_DOWNLOADS=never
-# The same bytes each build: no uv_cache.json (timestamps) in .dist-info; hash-checked .pyc.
+# The same bytes each build: no uv_cache.json in .dist-info; SOURCE_DATE_EPOCH: hash-checked .pyc.
 ENV UV_NO_INSTALLER_METADATA=1 SOURCE_DATE_EPOCH=0
 # Build where the runtime will find the venv.
 WORKDIR /app
@@ -33,7 +33,7 @@ COPY src src
 RUN --mount=from=uv,source=/uv,target=/bin/uv --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-editable --no-dev --offline \
     && find .venv -perm -0002 ! -type l -exec chmod o-w {} +
-# The profile's build step (collectstatic...), the venv first on PATH; it writes to /app/assets.
+# nox -s build passes the profile's build step (none: `:`), venv first on PATH; output: /app/assets.
 ARG BUILD_STEP=""
 RUN mkdir assets && PATH="/app/.venv/bin:${PATH}" sh -c "${BUILD_STEP:-:}"
 
@@ -76,5 +76,5 @@ LABEL org.opencontainers.image.title="shortlink" org.opencontainers.image.source
       org.opencontainers.image.version="${VERSION}" org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.revision="${REVISION}"
 ENV SHORTLINK_VERSION=${VERSION} SHORTLINK_REVISION=${REVISION} SHORTLINK_BUILD_DATE=${CREATED}
-# Exec form: Python is PID 1 and gets SIGTERM itself, so `docker stop` is graceful.
+# Exec form: the server is PID 1 and gets SIGTERM itself, on which it ends gracefully.
 CMD ["shortlink"]
