@@ -130,3 +130,7 @@ SAME_HERE: dict[str, str] = {
 HADOLINT = (("DL3006", "DL3007"), ("DL3015",))
 # checkov: no HEALTHCHECK (2), no USER (3), an untagged base (7).
 CHECKOV = {"CKV_DOCKER_2", "CKV_DOCKER_3", "CKV_DOCKER_7"}
+# BuildKit's build checks (nox -s build, where buildx is 0.15+), one entry a finding: the
+# database password as ARG and as ENV (SecretsUsedInArgOrEnv, twice), a shell-form CMD, whose
+# PID 1 is the shell (JSONArgsRecommended).
+BUILD_CHECKS = ("SecretsUsedInArgOrEnv", "SecretsUsedInArgOrEnv", "JSONArgsRecommended")

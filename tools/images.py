@@ -2,6 +2,7 @@
 builds them (build args, stand-in bases as named contexts, build secrets) and the SBOM beside
 them."""
 
+import json
 import re
 import shlex
 import subprocess
@@ -80,6 +81,10 @@ OPTIMIZED = Image("optimized", f"{NAME}:optimized", "Dockerfile")
 MINIMAL = Image("minimal", f"{NAME}:minimal", "Dockerfile.minimal")
 
 
+# The dev loop's image, which compose.yaml builds: not shipped, but a Dockerfile of the kernel.
+DEV_LOOP = Image("dev", f"{NAME}:dev", "dev.Dockerfile")
+
+
 def shipped(root: Path = ROOT) -> tuple[Image, ...]:
     """The service's images whose Dockerfile is present: the optimized one always, the minimal
     one unless its Dockerfile was deleted (deleting it needs no other edit)."""
@@ -143,23 +148,9 @@ def build(
     (``type=tar,dest=PATH,rewrite-timestamp=true``: the final filesystem, its file times clamped
     to SOURCE_DATE_EPOCH). ``options``: more buildx flags (the lab's ``--platform``...).
     """
-    declared = image.declared_args(context) | {"SOURCE_DATE_EPOCH"}  # BuildKit reads it itself
-    args = build_metadata(context)
-    # The service's packages, where the Dockerfile takes them (the baseline does not).
-    if PACKAGE_ARGS & declared:
-        args |= profile(context).build_args()
-    args = {name: value for name, value in args.items() if name in declared}
-    args |= build_args or {}
-    # Stand-ins replace the bases the FROM lines name, which stay as written.
-    contexts = {ref: bases[ref] for ref in image.base_images(context) if bases[ref] != ref}
-    all_secrets = {"ca-bundle": CA_BUNDLE} if CA_BUNDLE.is_file() else {}
-    all_secrets |= secrets or {}
     command = ["docker", "buildx", "build", *options]
     command += [f"--output={output}"] if output else ["--load", "--tag", tag or image.tag]
-    command += ["--file", str(context / image.dockerfile)]
-    command += [f"--build-context={ref}=docker-image://{used}" for ref, used in contexts.items()]
-    command += [f"--build-arg={name}={value}" for name, value in args.items()]
-    command += [f"--secret=id={name},src={path}" for name, path in all_secrets.items()]
+    command += _inputs(image, bases, context, build_args, secrets)
     command += ["--no-cache"] if no_cache else []
     command += ["--progress=plain", str(context)]
     replaced = None if output else image_id(tag or image.tag)
@@ -171,6 +162,61 @@ def build(
         raise ImageToolError(f"building {tag or image.tag} failed: {detail}")
     drop_replaced(replaced, tag or image.tag)
     return Build(seconds, done.stderr if quiet else "")
+
+
+def _inputs(
+    image: Image,
+    bases: dict[str, str],
+    context: Path,
+    build_args: dict[str, str] | None = None,
+    secrets: dict[str, Path] | None = None,
+) -> list[str]:
+    """buildx's flags for what ``image``'s build reads: its Dockerfile, the stand-ins as named
+    contexts, the build args it declares, the build secrets."""
+    declared = image.declared_args(context) | {"SOURCE_DATE_EPOCH"}  # BuildKit reads it itself
+    args = build_metadata(context)
+    # The service's packages, where the Dockerfile takes them (the baseline does not).
+    if PACKAGE_ARGS & declared:
+        args |= profile(context).build_args()
+    args = {name: value for name, value in args.items() if name in declared}
+    args |= build_args or {}
+    # Stand-ins replace the bases the FROM lines name, which stay as written.
+    contexts = {ref: bases[ref] for ref in image.base_images(context) if bases[ref] != ref}
+    all_secrets = {"ca-bundle": CA_BUNDLE} if CA_BUNDLE.is_file() else {}
+    all_secrets |= secrets or {}
+    return [
+        "--file", str(context / image.dockerfile),
+        *(f"--build-context={ref}=docker-image://{used}" for ref, used in contexts.items()),
+        *(f"--build-arg={name}={value}" for name, value in args.items()),
+        *(f"--secret=id={name},src={path}" for name, path in all_secrets.items()),
+    ]  # fmt: skip
+
+
+def build_checks(image: Image, bases: dict[str, str], context: Path = ROOT) -> list[str] | None:
+    """What BuildKit's build checks (``docker build --check``, buildx 0.15+) find in ``image``'s
+    Dockerfile, one ``RULE (line N): DETAIL`` each, in the file's order; None where buildx is
+    older and has no checks. Raises ImageToolError when the check itself fails (a Dockerfile
+    that does not parse, an engine that stops). The rules: docs.docker.com/reference/build-checks.
+    """
+    version = docker("buildx", "version").split()
+    found = re.match(r"v?(\d+)\.(\d+)", version[1] if len(version) > 1 else "")
+    if not found or (int(found[1]), int(found[2])) < (0, 15):
+        return None
+    command = ["docker", "buildx", "build", "--call=check,format=json"]
+    command += [*_inputs(image, bases, context), str(context)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    try:
+        warnings = json.loads(done.stdout).get("warnings") or []
+    except json.JSONDecodeError:
+        detail = done.stderr.strip()[-1000:]
+        raise ImageToolError(f"BuildKit's checks of {image.dockerfile} failed: {detail}") from None
+    return [
+        f"{warning['ruleName']} (line {warning['location']['ranges'][0]['start']['line']}): "
+        f"{warning['detail']}"
+        for warning in sorted(
+            warnings, key=lambda warning: warning["location"]["ranges"][0]["start"]["line"]
+        )
+    ]
 
 
 def drop_replaced(replaced: str | None, tag: str) -> None:
