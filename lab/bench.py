@@ -6,25 +6,28 @@ other, each in a container started by the harness the image tests use (tools/con
 its port 8000 published on an ephemeral port of 127.0.0.1: the service as `nox -s up` runs it,
 its /data on a temporary named volume; the ceiling, lab/ceiling.py (the service's routes on the
 same FastAPI and uvicorn, answering constants with no I/O), mounted read-only and run by the
-image's own Python and venv. The load stays on the host: a raw asyncio HTTP/1.1 keep-alive
-client (one connection per simulated client) measures requests per second and latency
-percentiles per route and client count through the published port, and the service's share of
-the ceiling. Every container and volume it makes is removed, on failure and Ctrl-C too. With
+image's own Python and venv. The load stays on the host: wrk (Debian's; its script
+lab/bench.lua), a C client that leaves the cores to the server it loads, one keep-alive
+connection per client, measures requests per second and latency percentiles per route and
+client count through the published port, and the service's share of the ceiling. Every
+container and volume it makes is removed, on failure and Ctrl-C too. With
 ``--record`` the table goes into lab/results/bench.md (lab/report.py).
 
 Exits 0 when done; 1 with one line on stderr when the engine does not answer, the image is not
-built, or a server does not start or answer.
+built, wrk is missing, or a server does not start or answer.
 """
 
 import argparse
-import asyncio
 import contextlib
+import http.client
+import json
 import os
+import shutil
 import signal
+import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from lab import platforms, report
@@ -32,12 +35,15 @@ from tools import base_images, containers, engine, images
 from tools.project import NAME, ROOT
 
 CLIENTS = (1, 16, 64)
-SECONDS_PER_POINT = 10.0
-WARMUP_SECONDS = 1.0
+SECONDS_PER_POINT = 10
+WARMUP_SECONDS = 1
 LINKS_TO_FOLLOW = 200
 START_TIMEOUT_SECONDS = 60.0
 # A request (or a connection) that takes this long fails the run: no point can hang it.
-REQUEST_TIMEOUT_SECONDS = 10.0
+REQUEST_TIMEOUT_SECONDS = 10
+# The load: wrk's script, and the routes it loads, by its BENCH_ROUTE.
+SCRIPT = ROOT / "lab" / "bench.lua"
+ROUTES = {"get": "GET /{code}", "post": "POST /links"}
 # Every container and volume the bench makes carries this prefix and is removed by it.
 PREFIX = f"{NAME}-bench"
 CEILING = ROOT / "lab" / "ceiling.py"
@@ -62,120 +68,68 @@ class Point:
         return self.requests / self.seconds
 
 
-class Connection:
-    """One keep-alive HTTP/1.1 connection; enough of the protocol for this service's answers."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    @classmethod
-    async def open(cls, port: int) -> "Connection":
-        """Connect to 127.0.0.1:``port``; TimeoutError after REQUEST_TIMEOUT_SECONDS."""
-        opening = asyncio.open_connection("127.0.0.1", port)
-        return cls(*await asyncio.wait_for(opening, REQUEST_TIMEOUT_SECONDS))
-
-    async def request(self, raw: bytes) -> tuple[int, bytes]:
-        """Send ``raw``; the answer's status and body. TimeoutError after
-        REQUEST_TIMEOUT_SECONDS."""
-        return await asyncio.wait_for(self._exchange(raw), REQUEST_TIMEOUT_SECONDS)
-
-    async def _exchange(self, raw: bytes) -> tuple[int, bytes]:
-        self.writer.write(raw)
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status = int(head[9:12])
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        body = await self.reader.readexactly(length) if length else b""
-        return status, body
-
-    def close(self) -> None:
-        self.writer.close()
+def wrk(port: int, route: str, clients: int, seconds: int, codes: list[str]) -> Point:
+    """One point: wrk (lab/bench.lua) loads ``route`` ("get" follows ``codes``, "post" creates
+    links) on 127.0.0.1:``port`` with ``clients`` keep-alive connections for ``seconds``, after
+    WARMUP_SECONDS of the same load that is not counted. ImageToolError when wrk is missing or
+    fails."""
+    if shutil.which("wrk") is None:
+        raise engine.ImageToolError("wrk is not installed (Debian: apt-get install wrk)")
+    environment = os.environ | {"BENCH_ROUTE": route, "BENCH_CODES": ",".join(codes)}
+    threads = min(clients, os.cpu_count() or 1)
+    last = ""
+    for duration in (WARMUP_SECONDS, seconds):
+        command = [
+            "wrk", f"--threads={threads}", f"--connections={clients}",
+            f"--duration={duration}s", f"--timeout={REQUEST_TIMEOUT_SECONDS}s",
+            f"--script={SCRIPT}", f"http://127.0.0.1:{port}",
+        ]  # fmt: skip
+        done = subprocess.run(
+            command, capture_output=True, text=True, env=environment,
+            timeout=duration + REQUEST_TIMEOUT_SECONDS + 30,
+        )  # fmt: skip
+        last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+        if done.returncode or not last.startswith("{"):
+            raise engine.ImageToolError(f"wrk failed: {done.stderr.strip() or done.stdout}")
+    result = json.loads(last)
+    return Point(
+        ROUTES[route], clients, result["requests"], result["failures"], result["seconds"],
+        result["p50_ms"], result["p99_ms"],
+    )  # fmt: skip
 
 
-def get_request(path: str) -> bytes:
-    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
-
-
-def post_request(url: str) -> bytes:
-    body = f'{{"url": "{url}"}}'.encode()
-    head = (
-        "POST /links HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode() + body
-
-
-async def load(
-    port: int, clients: int, seconds: float, next_request: Callable[[int, int], bytes], ok: int
-) -> tuple[int, int, list[float]]:
-    """``clients`` connections send requests back to back for ``seconds``; counted after warm-up."""
-    started = time.perf_counter()
-    measure_from = started + WARMUP_SECONDS
-    stop_at = measure_from + seconds
-    latencies: list[float] = []
-    failures = 0
-
-    async def client(number: int) -> None:
-        nonlocal failures
-        connection = await Connection.open(port)
-        sent = 0
-        try:
-            while (now := time.perf_counter()) < stop_at:
-                status, _ = await connection.request(next_request(number, sent))
-                sent += 1
-                if now >= measure_from:
-                    latencies.append(time.perf_counter() - now)
-                    failures += status != ok
-        finally:
-            connection.close()
-
-    await asyncio.gather(*(client(n) for n in range(clients)))
-    return len(latencies), failures, latencies
-
-
-def percentile_ms(latencies: list[float], fraction: float) -> float:
-    ordered = sorted(latencies)
-    return 1000 * ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-async def measure_service(port: int, label: str, seconds: float) -> list[Point]:
+def create_links(port: int, label: str) -> list[str]:
+    """LINKS_TO_FOLLOW new links' codes, created through the API; ImageToolError when one is
+    refused."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT_SECONDS)
     codes = []
-    connection = await Connection.open(port)
     try:
         for n in range(LINKS_TO_FOLLOW):
-            status, body = await connection.request(post_request(f"https://bench.example/{n}"))
-            if status not in (200, 201):
-                raise SystemExit(f"{label}: creating a link answered {status}: {body[:200]!r}")
-            codes.append(body.split(b'"code":"')[1].split(b'"')[0].decode())
+            body = json.dumps({"url": f"https://bench.example/{n}"})
+            headers = {"Content-Type": "application/json"}
+            connection.request("POST", "/links", body, headers)
+            answer = connection.getresponse()
+            content = answer.read()
+            if answer.status not in (200, 201):
+                raise engine.ImageToolError(
+                    f"{label}: creating a link answered {answer.status}: {content[:200]!r}"
+                )
+            codes.append(json.loads(content)["code"])
     finally:
         connection.close()
-    routes: dict[str, tuple[Callable[[int, int], bytes], int]] = {
-        "GET /{code}": (lambda c, n: get_request(f"/{codes[(c + n) % len(codes)]}"), 307),
-        "POST /links": (
-            lambda c, n: post_request(f"https://bench.example/{label}/{c}/{n}/{time.time_ns()}"),
-            201,
-        ),
-    }
+    return codes
+
+
+def measure_service(port: int, label: str, seconds: int) -> list[Point]:
+    codes = create_links(port, label)
     points = []
-    for route, (next_request, ok) in routes.items():
+    for route in ROUTES:
         for clients in CLIENTS:
-            count, failures, latencies = await load(port, clients, seconds, next_request, ok)
-            point = Point(
-                route,
-                clients,
-                count,
-                failures,
-                seconds,
-                percentile_ms(latencies, 0.50),
-                percentile_ms(latencies, 0.99),
-            )
+            point = wrk(port, route, clients, seconds, codes)
             print(
-                f"  {label}: {route} x{clients}: {point.per_second:,.0f} req/s, "
+                f"  {label}: {point.route} x{clients}: {point.per_second:,.0f} req/s, "
                 f"p50 {point.p50_ms:.1f} ms, p99 {point.p99_ms:.1f} ms, "
-                f"{failures} failed",
+                f"{point.failures} failed",
                 flush=True,
             )
             points.append(point)
@@ -187,6 +141,12 @@ def server_processes(container: str) -> int:
     children), as `docker top` lists them."""
     listed = engine.docker("top", container, "-o", "pid").splitlines()
     return len(listed) - 1  # the header
+
+
+def wrk_version() -> str:
+    """wrk's version, as it prints it (`debian/4.1.0-3+b2`)."""
+    printed = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
+    return printed.split()[1] if printed.startswith("wrk ") else "(version unknown)"
 
 
 def image_python(tag: str) -> str:
@@ -224,14 +184,14 @@ def serving(
 
 
 def measure(
-    label: str, *run_args: str, command: tuple[str, ...] = (), seconds: float
+    label: str, *run_args: str, command: tuple[str, ...] = (), seconds: int
 ) -> tuple[list[Point], int]:
     """Points for every route and client count, and how many processes served them."""
     with serving(label, *run_args, command=command) as container:
         processes = server_processes(container.id)
         shown = " ".join(command) or "the image's CMD"
         print(f"{label}: {shown}, {processes} server process(es)", flush=True)
-        return asyncio.run(measure_service(container.port, label, seconds)), processes
+        return measure_service(container.port, label, seconds), processes
 
 
 def table(ceiling: list[Point], service: list[Point]) -> str:
@@ -255,7 +215,7 @@ def table(ceiling: list[Point], service: list[Point]) -> str:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.bench", description=__doc__)
-    parser.add_argument("--seconds", type=float, default=SECONDS_PER_POINT)
+    parser.add_argument("--seconds", type=int, default=SECONDS_PER_POINT, help="per point")
     parser.add_argument("--record", action="store_true", help="write lab/results/bench.md")
     args = parser.parse_args(argv)
     tag = images.OPTIMIZED.tag
@@ -280,8 +240,8 @@ def main(argv: list[str]) -> int:
                 "service", f"--volume={data}:/data", seconds=args.seconds
             )
         load_after = os.getloadavg()
-    except TimeoutError:
-        print(f"bench: no answer within {REQUEST_TIMEOUT_SECONDS:g} s", file=sys.stderr)
+    except (TimeoutError, subprocess.TimeoutExpired):
+        print(f"bench: no answer within {REQUEST_TIMEOUT_SECONDS} s", file=sys.stderr)
         return 1
     except (engine.ImageToolError, ConnectionError) as error:
         print(f"bench: {error}", file=sys.stderr)
@@ -290,10 +250,10 @@ def main(argv: list[str]) -> int:
     setup = (
         f"{report.machine()}; image {tag}, Python {python}, base images: {used}; Docker "
         f"engine {engine_version} ({store} image store); each server in a container of the "
-        f"image, the client on the host through the port published on 127.0.0.1; "
-        f"{args.seconds:g} s per point after {WARMUP_SECONDS:g} s of warm-up; server processes "
-        f"in the container: {ceiling_processes} ceiling, {service_processes} service; load "
-        f"average {load_before[0]:.2f} before the run, {load_after[0]:.2f} after"
+        f"image, the load from wrk {wrk_version()} on the host through the port published on "
+        f"127.0.0.1; {args.seconds} s per point after {WARMUP_SECONDS} s of warm-up; server "
+        f"processes in the container: {ceiling_processes} ceiling, {service_processes} "
+        f"service; load average {load_before[0]:.2f} before the run, {load_after[0]:.2f} after"
     )
     result = table(ceiling, service)
     print(f"\n{setup}\n\n{result}")

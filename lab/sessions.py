@@ -16,7 +16,8 @@ BENCH_CLEANUP_SECONDS = 60
 @nox.session(python="3.13")
 def bench(session: nox.Session) -> None:
     """Load the optimized image, as it ships, beside its stack's ceiling (lab/ceiling.py, run
-    in the same image); the load from the host. `-- --seconds S` per point; `-- --record`."""
+    in the same image); the load from the host, by Debian's wrk. `-- --seconds S` (whole
+    seconds) per point; `-- --record`."""
     sessions.sync(session)
     session.run(
         "python", "-m", "lab.bench", *session.posargs, interrupt_timeout=BENCH_CLEANUP_SECONDS
