@@ -2,7 +2,7 @@
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
 # Name the base by tag (it moves with patches; @sha256:... pins it); trixie: Debian's current.
 FROM python:3.14-slim-trixie AS builder
-# nox -s build passes the profile's Debian packages (none in a plain build); the venv links both.
+# From nox -s build (none in a plain build); runtime ones too: the venv compiles against them.
 ARG BUILD_PACKAGES="" RUNTIME_PACKAGES=""
 # hadolint ignore=SC2086
 RUN if [ -n "${BUILD_PACKAGES}${RUNTIME_PACKAGES}" ]; then apt-get update && apt-get install \
@@ -39,9 +39,9 @@ RUN mkdir assets && PATH="/app/.venv/bin:${PATH}" sh -c "${BUILD_STEP:-:}"
 
 # The builder's image exactly: the venv's bin/python links to this base's interpreter.
 FROM python:3.14-slim-trixie AS runtime
-# A numeric uid: Kubernetes' runAsNonRoot can only verify a number. The runtime's packages.
+# A numeric uid: Kubernetes' runAsNonRoot can only verify a number; the runtime's packages.
 ARG APP_UID=10001 RUNTIME_PACKAGES=""
-# The app's user (no shell/home), /data (group 0, setgid: its files too; OpenShift), packages.
+# User (no shell/home); /data group 0, setgid (OpenShift); packages, apt lists unkept; no setuid.
 # hadolint ignore=SC2086
 RUN --mount=type=tmpfs,target=/var/lib/apt/lists --mount=type=tmpfs,target=/var/cache/debconf \
     groupadd --gid "${APP_UID}" app && useradd --no-log-init --uid "${APP_UID}" --gid app \
@@ -50,7 +50,7 @@ RUN --mount=type=tmpfs,target=/var/lib/apt/lists --mount=type=tmpfs,target=/var/
     && if [ -n "${RUNTIME_PACKAGES}" ]; then apt-get update && apt-get install --yes \
        --no-install-recommends ${RUNTIME_PACKAGES}; fi \
     && find / -xdev -perm /6000 -type f -exec chmod a-s {} +
-# The whole stdlib's bytecode (the base deletes it), hash-checked: nothing compiles at run time.
+# The stdlib's bytecode (the base deletes it; not pip's, unused), hash-checked: none at run time.
 RUN python -m compileall -q -j0 --invalidation-mode=checked-hash -x /site-packages/ \
     "$(python -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')"
 # Copy only the venv and the build step's assets, root-owned: the app cannot rewrite its code.
@@ -58,7 +58,7 @@ COPY --from=builder /app/.venv /app/.venv
 COPY --from=builder /app/assets /app/assets
 # The venv's programs first; each log line reaches `docker logs` at once; no bytecode written.
 ENV PATH="/app/.venv/bin:${PATH}" PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
-# Listen on every address, IPv6 and IPv4 (IPv4 alone without IPv6); the database in /data.
+# Listen on every address, IPv6 and IPv4 (IPv4 alone where the kernel has no IPv6); data in /data.
 ENV SHORTLINK_HOST=:: SHORTLINK_DATA_DIR=/data
 # Data outside the image's layers: a volume, anonymous when none is named.
 VOLUME /data
