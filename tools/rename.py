@@ -13,6 +13,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+from tools import images
 from tools.project import NAME, PACKAGE, ROOT, NotACheckout, files
 
 # Lower-case letters and digits, words joined by single underscores: a valid import name, a
@@ -162,7 +163,8 @@ def main() -> int:
         return 1
     print("\n".join(changes))
     print(
-        f"{NAME} is now {new}: images {new}:optimized, {new}:minimal and {new}:baseline, settings "
+        f"{NAME} is now {new}: images "
+        f"{', '.join(f'{new}:{image.name}' for image in images.shipped())}, settings "
         f"{new.upper()}_*. Next: nox -s build test"
     )
     return 0

@@ -4,8 +4,10 @@ data folder, migrate the database, then serve with gunicorn, its workers forked.
 import logging
 import os
 import signal
+import stat
 import sys
 import tempfile
+from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
@@ -83,9 +85,19 @@ def migrate(settings: Settings) -> bool:
     finally:
         # No connection crosses the fork: each worker opens its own.
         connections.close_all()
+    group_writable(settings.database)
     applied = ", ".join(f"{m.app_label}.{m.name}" for m, _ in plan) or "none to apply"
     log.info("database %s migrated: %s", settings.database, applied)
     return True
+
+
+def group_writable(path: Path) -> None:
+    """Let ``path``'s group write it, where this uid owns it: a later start may run as another
+    uid of the same group on the same volume (OpenShift), and SQLite creates a database 0644
+    whatever the umask (its -journal and -wal files take the database's mode)."""
+    status = path.stat()
+    if status.st_uid == os.getuid():
+        path.chmod(stat.S_IMODE(status.st_mode) | stat.S_IRGRP | stat.S_IWGRP)
 
 
 def hold_signals_across_forks() -> None:

@@ -28,10 +28,16 @@ class Greetings:
         )
 
     def add(self, name: str) -> int:
-        with self.lock, self.path.open("a") as file:
-            file.write(json.dumps({"name": name}) + "\n")
-            file.flush()
-            os.fsync(file.fileno())
+        with self.lock:
+            created = not self.path.exists()
+            with self.path.open("a") as file:
+                if created:
+                    # Its group may write it too: a later start may run as another uid of the
+                    # same group on the same volume (OpenShift); the umask would leave it 0644.
+                    os.fchmod(file.fileno(), 0o664)
+                file.write(json.dumps({"name": name}) + "\n")
+                file.flush()
+                os.fsync(file.fileno())
             self.names.append(name)
             return len(self.names)
 

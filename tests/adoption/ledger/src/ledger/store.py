@@ -38,10 +38,16 @@ class Ledger:
         with self.connection() as connection, connection.cursor() as cursor:
             cursor.execute("INSERT INTO entries (memo) VALUES (%s) RETURNING id", (memo,))
             number = cursor.fetchone()[0]
-        with self.lock, self.audit.open("a") as file:
-            file.write(f"{number}\t{memo}\n")
-            file.flush()
-            os.fsync(file.fileno())
+        with self.lock:
+            created = not self.audit.exists()
+            with self.audit.open("a") as file:
+                if created:
+                    # Its group may write it too: a later start may run as another uid of the
+                    # same group on the same volume (OpenShift); the umask would leave it 0644.
+                    os.fchmod(file.fileno(), 0o664)
+                file.write(f"{number}\t{memo}\n")
+                file.flush()
+                os.fsync(file.fileno())
         return number
 
     def get(self, number: int) -> str | None:
