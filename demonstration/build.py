@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     if found is None:
-        print("BuildKit's build checks not run: this buildx has none (0.15 or newer has them)")
+        print(images.NO_BUILD_CHECKS)
     else:
         print(f"{BASELINE.dockerfile}, BuildKit's build checks:", *found, sep="\n  ")
         rules = sorted(finding.split()[0] for finding in found)

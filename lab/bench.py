@@ -19,7 +19,6 @@ built, wrk is missing, or a server does not start or answer.
 
 import argparse
 import contextlib
-import http.client
 import json
 import os
 import shutil
@@ -98,34 +97,26 @@ def wrk(port: int, route: str, clients: int, seconds: int, codes: list[str]) -> 
     )  # fmt: skip
 
 
-def create_links(port: int, label: str) -> list[str]:
+def create_links(container: containers.Running, label: str) -> list[str]:
     """LINKS_TO_FOLLOW new links' codes, created through the API; ImageToolError when one is
     refused."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT_SECONDS)
     codes = []
-    try:
-        for n in range(LINKS_TO_FOLLOW):
-            body = json.dumps({"url": f"https://bench.example/{n}"})
-            headers = {"Content-Type": "application/json"}
-            connection.request("POST", "/links", body, headers)
-            answer = connection.getresponse()
-            content = answer.read()
-            if answer.status not in (200, 201):
-                raise engine.ImageToolError(
-                    f"{label}: creating a link answered {answer.status}: {content[:200]!r}"
-                )
-            codes.append(json.loads(content)["code"])
-    finally:
-        connection.close()
+    for n in range(LINKS_TO_FOLLOW):
+        answer = container.request("POST", "/links", {"url": f"https://bench.example/{n}"})
+        if answer.status not in (200, 201):
+            raise engine.ImageToolError(
+                f"{label}: creating a link answered {answer.status}: {answer.body[:200]!r}"
+            )
+        codes.append(answer.json()["code"])
     return codes
 
 
-def measure_service(port: int, label: str, seconds: int) -> list[Point]:
-    codes = create_links(port, label)
+def measure_service(container: containers.Running, label: str, seconds: int) -> list[Point]:
+    codes = create_links(container, label)
     points = []
     for route in ROUTES:
         for clients in CLIENTS:
-            point = wrk(port, route, clients, seconds, codes)
+            point = wrk(container.port, route, clients, seconds, codes)
             print(
                 f"  {label}: {point.route} x{clients}: {point.per_second:,.0f} req/s, "
                 f"p50 {point.p50_ms:.1f} ms, p99 {point.p99_ms:.1f} ms, "
@@ -191,7 +182,7 @@ def measure(
         processes = server_processes(container.id)
         shown = " ".join(command) or "the image's CMD"
         print(f"{label}: {shown}, {processes} server process(es)", flush=True)
-        return measure_service(container.port, label, seconds), processes
+        return measure_service(container, label, seconds), processes
 
 
 def table(ceiling: list[Point], service: list[Point]) -> str:

@@ -17,7 +17,6 @@ import argparse
 import sys
 
 from tools import base_images, engine, images, layer_sizes
-from tools.engine import ImageToolError
 from tools.profile import profile
 from tools.project import ROOT
 
@@ -53,11 +52,11 @@ def run_build_checks(bases: dict[str, str]) -> None:
     for image in checked:
         found = images.build_checks(image, bases)
         if found is None:
-            print("BuildKit's build checks not run: this buildx has none (0.15 or newer has them)")
+            print(images.NO_BUILD_CHECKS)
             return
         findings |= {f"{image.dockerfile}: {finding}" for finding in found}
     if findings:
-        raise ImageToolError(f"BuildKit's build checks found: {'; '.join(sorted(findings))}")
+        raise engine.ImageToolError(f"BuildKit's build checks found: {'; '.join(sorted(findings))}")
     names = ", ".join(image.dockerfile for image in checked)
     print(f"BuildKit's build checks: nothing found in {names}")
 

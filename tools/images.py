@@ -192,6 +192,10 @@ def _inputs(
     ]  # fmt: skip
 
 
+# What a build says where buildx is too old for BuildKit's build checks.
+NO_BUILD_CHECKS = "BuildKit's build checks not run: this buildx has none (0.15 or newer has them)"
+
+
 def build_checks(image: Image, bases: dict[str, str], context: Path = ROOT) -> list[str] | None:
     """What BuildKit's build checks (``docker build --check``, buildx 0.15+) find in ``image``'s
     Dockerfile, one ``RULE (line N): DETAIL`` each, in the file's order; None where buildx is
