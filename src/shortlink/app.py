@@ -16,11 +16,12 @@ from fastapi.responses import RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.routing import Match
 
 from . import urls
 from .middleware import (
-    BodySizeLimit,
+    RefuseDeclaredOversize,
     RequestLog,
     SafeJSONResponse,
     TrustedProxies,
@@ -178,7 +179,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses={405: problem("The method is not one of those the Allow header names.")},
     )
     app.state.store = store
-    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    # Starlette counts the body as it arrives (a chunked one declares no length); its 413 reaches
+    # the handler below. Added after it, so outside it: a declared oversize never reaches a route.
+    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY_BYTES)
+    app.add_middleware(RefuseDeclaredOversize, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(RequestLog)
     app.add_middleware(TrustedProxies, trusted=trusted_proxies(settings.forwarded_allow_ips))
 

@@ -1,5 +1,5 @@
-"""ASGI middleware: a request body limit, one log line per request that no error escapes, and
-the headers of trusted reverse proxies."""
+"""ASGI middleware: a declared oversize body refused before the app, one log line per request
+that no error escapes, and the headers of trusted reverse proxies."""
 
 import ipaddress
 import json
@@ -8,7 +8,6 @@ import time
 import traceback
 
 from starlette.datastructures import Headers
-from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -29,17 +28,14 @@ def body_too_large(max_bytes: int) -> SafeJSONResponse:
     return SafeJSONResponse({"detail": f"request body larger than {max_bytes} bytes"}, 413)
 
 
-class BodySizeLimit:
-    """Refuse request bodies over ``max_bytes`` with the API's 413, never reading one into memory.
-
-    What arrives is counted by Starlette's RequestBodyLimitMiddleware (a chunked body declares
-    no length): its 413 reaches the app's handler, which answers ``body_too_large``. A declared
-    Content-Length over the limit is refused here, before the app: Starlette's would let the
-    route act first (a DELETE done, a hit counted), then replace its answer with a plain-text 413.
-    """
+class RefuseDeclaredOversize:
+    """Answer the API's 413 to a request whose Content-Length is over ``max_bytes``, before the
+    app: Starlette's RequestBodyLimitMiddleware (added inside this one) counts what arrives, but
+    lets a route that reads no body act first (a DELETE done, a hit counted), then replaces its
+    answer with a plain-text 413."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = RequestBodyLimitMiddleware(app, max_body_size=max_bytes)
+        self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
