@@ -12,7 +12,6 @@ build fails (engine.ImageToolError); 2 with its usage on bad arguments.
 """
 
 import argparse
-import gzip
 import json
 import os
 import sys
@@ -22,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from lab.registry import LocalRegistry
-from tools import base_images, engine, images
+from tools import base_images, engine, images, layer_sizes
 
 # Written by a multi-platform build: what each platform's image is called; the tests read it.
 BUILT_FILE = images.BUILD_DIR / "platforms.json"
@@ -187,8 +186,7 @@ class Saved:
     """One platform's image as `docker save` wrote it."""
 
     config: dict
-    # Per layer, the bytes of every file in it, as dive counts them (tools/layer_sizes.py): read
-    # here from the saved archive, since dive reads only the engine's own platform of an index.
+    # Per layer, the bytes of every file in it, as dive counts them (tools/layer_sizes.py).
     layer_sizes: tuple[int, ...]
 
     @property
@@ -202,49 +200,57 @@ class Saved:
 
 def saved_platforms(ref: str, workdir: Path) -> dict[str, Saved]:
     """Platform -> its image, for every platform ``ref`` holds: one on the classic store, each
-    of an index's on the containerd store (`docker image inspect` shows only the engine's own)."""
+    of an index's on the containerd store (`docker image inspect` shows only the engine's own).
+    dive reads the first image of an archive: an index's platforms are saved one by one
+    (`docker save --platform`, Engine 28 and later)."""
     archive = workdir / "saved.tar"
     engine.docker("save", "--output", str(archive), ref)
     try:
-        with tarfile.open(archive) as saved:
-            blobs = {m.name: m for m in saved if m.isfile()}
-
-            def read(name: str) -> dict:
-                return json.load(saved.extractfile(blobs[name]))
-
-            def unpacked(name: str) -> int:
-                stream = saved.extractfile(blobs[name])
-                if stream.read(2) == b"\x1f\x8b":  # the containerd store keeps them gzipped
-                    stream.seek(0)
-                    stream = gzip.GzipFile(fileobj=stream)
-                else:
-                    stream.seek(0)
-                with tarfile.open(fileobj=stream, mode="r|") as layer:
-                    return sum(m.size for m in layer if m.isfile())
-
-            found = []  # (config, layer blob names)
-            if "index.json" not in blobs:
-                for entry in read("manifest.json"):
-                    found.append((read(entry["Config"]), entry["Layers"]))
-            pending = [read("index.json")] if "index.json" in blobs else []
-            while pending:
-                for descriptor in pending.pop().get("manifests", []):
-                    document = read(_blob(descriptor)) if _blob(descriptor) in blobs else {}
-                    if "config" not in document:
-                        pending.append(document)
-                    elif _blob(document["config"]) in blobs:
-                        layers = [_blob(layer) for layer in document["layers"]]
-                        found.append((read(_blob(document["config"])), layers))
-            return {
-                f"{config['os']}/{config['architecture']}": Saved(
-                    config, tuple(unpacked(name) for name in layers)
-                )
-                for config, layers in found
-                # Attestations (provenance) are manifests too, of documents, for no platform.
-                if config.get("architecture", "unknown") != "unknown"
-            }
+        configs = _configs(archive)
+        if len(configs) == 1:
+            return {platform: _measured(config, archive) for platform, config in configs.items()}
+        found = {}
+        for platform, config in configs.items():
+            engine.docker("save", "--platform", platform, "--output", str(archive), ref)
+            found[platform] = _measured(config, archive)
+        return found
     finally:
-        archive.unlink()
+        archive.unlink(missing_ok=True)
+
+
+def _measured(config: dict, archive: Path) -> Saved:
+    """dive's measure of the image ``archive`` holds, whose config is ``config``."""
+    size, digests = layer_sizes.measure("--source", "docker-archive", str(archive))
+    if digests != config["rootfs"]["diff_ids"]:
+        raise engine.ImageToolError(f"dive read other layers than {archive.name}'s image's")
+    return Saved(config, size.layers)
+
+
+def _configs(archive: Path) -> dict[str, dict]:
+    """Platform -> image config, of every image a `docker save` archive holds."""
+    with tarfile.open(archive) as saved:
+        blobs = {m.name: m for m in saved if m.isfile()}
+
+        def read(name: str) -> dict:
+            return json.load(saved.extractfile(blobs[name]))
+
+        found = []
+        if "index.json" not in blobs:
+            found = [read(entry["Config"]) for entry in read("manifest.json")]
+        pending = [read("index.json")] if "index.json" in blobs else []
+        while pending:
+            for descriptor in pending.pop().get("manifests", []):
+                document = read(_blob(descriptor)) if _blob(descriptor) in blobs else {}
+                if "config" not in document:
+                    pending.append(document)
+                elif _blob(document["config"]) in blobs:
+                    found.append(read(_blob(document["config"])))
+    return {
+        f"{config['os']}/{config['architecture']}": config
+        for config in found
+        # Attestations (provenance) are manifests too, of documents, for no platform.
+        if config.get("architecture", "unknown") != "unknown"
+    }
 
 
 def _blob(descriptor: dict) -> str:

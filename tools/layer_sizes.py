@@ -43,7 +43,9 @@ def image_size(tag: str) -> Size:
         return Size(known["unpacked"], tuple(known["layers"]), known["wasted"])
     except (OSError, ValueError, KeyError, TypeError):
         pass  # not measured yet, or kept by another version of this module: measure it
-    size = _measured(tag)
+    size, digests = measure(tag)
+    if digests != inspect(tag)["RootFS"]["Layers"]:
+        raise ImageToolError(f"dive read other layers than {tag}'s own: was it rebuilt meanwhile?")
     try:
         MEASURED.mkdir(parents=True, exist_ok=True)
         kept.write_text(json.dumps(dataclasses.asdict(size)))
@@ -52,7 +54,10 @@ def image_size(tag: str) -> Size:
     return size
 
 
-def _measured(tag: str) -> Size:
+def measure(*source: str) -> tuple[Size, list[str]]:
+    """dive's measure of ``source`` (an image's tag, or ``--source docker-archive FILE``) and
+    its layers' digests, the base's first. ImageToolError, in one line, when dive is missing or
+    fails, or its JSON is not what dive 0.13 writes."""
     dive = shutil.which("dive")
     if dive is None:
         raise ImageToolError(
@@ -61,7 +66,9 @@ def _measured(tag: str) -> Size:
         )
     with tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "dive.json"
-        done = subprocess.run([dive, tag, "--json", str(report)], capture_output=True, text=True)
+        done = subprocess.run(
+            [dive, *source, "--json", str(report)], capture_output=True, text=True
+        )
         try:
             measured = json.loads(report.read_text())
             layers = measured["layer"]
@@ -75,11 +82,9 @@ def _measured(tag: str) -> Size:
             size = None
     if done.returncode or size is None:
         raise ImageToolError(
-            f"dive measured nothing of {tag} (exit {done.returncode}): {_said(done)}"
+            f"dive measured nothing of {source[-1]} (exit {done.returncode}): {_said(done)}"
         )
-    if digests != inspect(tag)["RootFS"]["Layers"]:
-        raise ImageToolError(f"dive read other layers than {tag}'s own: was it rebuilt meanwhile?")
-    return size
+    return size, digests
 
 
 def _said(done: subprocess.CompletedProcess) -> str:
