@@ -115,9 +115,10 @@ def compose(session: nox.Session) -> None:
 @nox.session(python="3.13")
 def kubernetes(session: nox.Session) -> None:
     """deploy/kubernetes with the service's profile, written to build/kubernetes for `kubectl
-    apply -f`; the commands that create its Secrets."""
+    apply -f` (`-- --image IMAGE@sha256:...`: the image it runs); the commands that create its
+    Secrets."""
     sync(session, "lint")  # pyyaml, with the manifests' validator that lint runs on them
-    tool(session, "kubernetes")
+    tool(session, "kubernetes", *session.posargs)
 
 
 @nox.session(venv_backend="none")

@@ -1,6 +1,6 @@
 """The Kubernetes manifests of the service's profile, for `nox -s kubernetes`: ``python -m
-tools.kubernetes`` writes them to build/kubernetes/, what `kubectl apply -f` is given (exit 1
-with one line).
+tools.kubernetes [--image IMAGE@sha256:...]`` writes them to build/kubernetes/, what `kubectl
+apply -f` is given (exit 1 with one line).
 
 deploy/kubernetes/ knows no service: its files are templates, valid manifests that lint
 validates too, each written out with what the profile declares (tools/profile.py), as compose
@@ -17,6 +17,7 @@ A database the profile declares is not started here: in a cluster it is external
 in the settings (docs, "Kubernetes").
 """
 
+import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,12 +104,17 @@ def places(manifests: dict[str, list[dict]], folder: Path = TEMPLATES) -> Places
         ) from None
 
 
-def render(service: ServiceProfile, folder: Path = TEMPLATES) -> dict[str, list[dict]]:
-    """The templates in ``folder`` with ``service``'s profile, by file name; ImageToolError
-    naming what the Deployment lacks of the places the profile fills."""
+def render(
+    service: ServiceProfile, folder: Path = TEMPLATES, image: str = ""
+) -> dict[str, list[dict]]:
+    """The templates in ``folder`` with ``service``'s profile, and running ``image`` if given,
+    by file name; ImageToolError naming what the Deployment lacks of the places the profile
+    fills."""
     manifests = templates(folder)
     found = places(manifests, folder)
     container = found.container
+    if image:
+        container["image"] = image
     for probe in found.probes:
         probe["path"] = service.health_path
     required = [
@@ -142,11 +148,22 @@ def write(manifests: dict[str, list[dict]], folder: Path = OUTPUT) -> list[Path]
     return written
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.kubernetes",
+        description=f"Write deploy/kubernetes with the service's profile to {where(OUTPUT)}/.",
+    )
+    parser.add_argument(
+        "--image",
+        default="",
+        metavar="IMAGE@sha256:...",
+        help="the image the Deployment runs, as published (else the template's placeholder)",
+    )
+    arguments = parser.parse_args(argv)
     try:
         service = profile()
         found = places(templates())  # the Secrets' names, even those the profile leaves out
-        written = write(render(service))
+        written = write(render(service, image=arguments.image))
     except ImageToolError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -166,4 +183,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

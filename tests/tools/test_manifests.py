@@ -28,11 +28,10 @@ DJANGO = {
 }
 
 
-def documents(service: ServiceProfile) -> dict[str, dict]:
-    """Every manifest rendered with ``service``'s profile, by kind."""
-    return {
-        document["kind"]: document for rendered in render(service).values() for document in rendered
-    }
+def documents(service: ServiceProfile, image: str = "") -> dict[str, dict]:
+    """Every manifest rendered with ``service``'s profile (and ``image``), by kind."""
+    rendered = render(service, image=image)
+    return {document["kind"]: document for found in rendered.values() for document in found}
 
 
 def container_of(manifests: dict[str, dict]) -> dict:
@@ -212,3 +211,8 @@ def test_a_deployment_without_the_places_of_the_profile_is_one_line_naming_them(
         render(profile(), tmp_path)
     with pytest.raises(ImageToolError, match="no manifests in"):
         render(profile(), tmp_path / "empty")
+
+
+def test_the_deployment_runs_the_image_it_is_given() -> None:
+    published = "registry.example/app@sha256:" + "0" * 64
+    assert container_of(documents(profile(), image=published))["image"] == published
