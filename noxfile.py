@@ -1,10 +1,10 @@
-"""Sessions. The kernel a cloner keeps: lint, unit, build, test, up, compose, rename, reproducible,
-clients. Each other room, when present, adds to them or brings its own (README, "Layout"): the
-demonstration (demonstration/) adds the bad baseline to lint, build and test (lists it, not run,
-in reproducible and clients, and brings their controls); the adoption proofs (tests/adoption/)
-bring `adoption`; the lab (lab/) brings multiarch, publish, verify, supply_chain, bench,
-startup, cold_builds, steps and journey; the docs (docs/) bring `docs`. Removing a room removes
-what it adds.
+"""Sessions. The kernel a cloner keeps: lint, unit, build, test, up, compose, kubernetes, rename,
+reproducible, clients. Each other room, when present, adds to them or brings its own (README,
+"Layout"): the demonstration (demonstration/) adds the bad baseline to lint, build and test
+(lists it, not run, in reproducible and clients, and brings their controls); the adoption proofs
+(tests/adoption/) bring `adoption`; the lab (lab/) brings multiarch, publish, verify,
+supply_chain, bench, startup, cold_builds, steps and journey; the docs (docs/) bring `docs`.
+Removing a room removes what it adds.
 
 Each session is its own recipe: it syncs the dependency groups it needs (pyproject.toml), then
 runs pytest or a tool of tools/ as ``python -m tools.NAME`` (each with its own --help). A tool
@@ -110,6 +110,15 @@ def compose(session: nox.Session) -> None:
     # The stand-ins and CA bundle of this machine, in an override file the tests add.
     tool(session, "compose")
     session.run("pytest", "tests/compose", *session.posargs)
+
+
+@nox.session(python="3.13")
+def kubernetes(session: nox.Session) -> None:
+    """deploy/kubernetes with the service's profile, written to build/kubernetes for `kubectl
+    apply -f` (`-- --image IMAGE@sha256:...`: the image it runs); the commands that create its
+    Secrets."""
+    sync(session, "lint")  # pyyaml, with the manifests' validator that lint runs on them
+    tool(session, "kubernetes", *session.posargs)
 
 
 @nox.session(venv_backend="none")

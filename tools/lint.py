@@ -2,12 +2,15 @@
 `pre-commit run` (.pre-commit-config.yaml: ruff, hadolint, shellcheck, check-jsonschema, zizmor,
 kubernetes-validate).
 
-- checkov on the service's Dockerfiles and on the Kubernetes manifests (nothing fails), run
+- The Kubernetes manifests `kubectl apply` is given, the templates written with the profile
+  (tools/kubernetes.py), against Kubernetes' schemas by kubernetes-validate --strict (whose hook
+  validates the templates as they are).
+- checkov on the service's Dockerfiles and on those manifests (nothing fails), run
   by uvx at its pin (tools/checkov-requirements.txt: why not in the lint group) and judged on
   its JSON report: a file it could not parse, or nothing found to check, fails, which its exit
   code would not say. dev.Dockerfile and the tests' toolbox are not services anyone deploys:
   hadolint's only.
-- The controls: a broken copy of the Deployment, which kubernetes-validate --strict and
+- The controls: a broken copy of that Deployment, which kubernetes-validate --strict and
   checkov must each reject, so a check that no longer looks cannot pass quietly.
 
 Run in the lint session's venv, where those tools are installed. Exits 1 with what failed.
@@ -23,10 +26,11 @@ from pathlib import Path
 
 import yaml
 
-from tools import images
+from tools import images, kubernetes
+from tools.engine import ImageToolError
+from tools.profile import profile
 from tools.project import ROOT
 
-MANIFESTS = ROOT / "deploy" / "kubernetes"
 # checkov's pin (why it is not in pyproject.toml: that file's comment).
 CHECKOV_PIN = ROOT / "tools" / "checkov-requirements.txt"
 # What checkov must flag in a Deployment whose container lost its securityContext: privilege
@@ -105,25 +109,34 @@ def unlocked(deployment: Path, folder: Path) -> Path:
                 container.pop("securityContext", None)
             pod["securityContext"]["runAsNonroot"] = pod["securityContext"].pop("runAsNonRoot")
     except (yaml.YAMLError, KeyError, TypeError) as error:
-        where = deployment.relative_to(ROOT)
         said = " ".join(f"{type(error).__name__}: {error}".split())
-        raise LintError(f"{where} is not the Deployment lint expects: {said}") from None
+        raise LintError(f"{deployment.name} is not the Deployment lint expects: {said}") from None
     copy = folder / deployment.name
     copy.write_text(yaml.safe_dump_all(documents))
     return copy
 
 
 def manifest_problems() -> list[str]:
-    """checkov on deploy/kubernetes: everything passes; and a broken copy of the Deployment is
-    rejected by checkov and by kubernetes-validate --strict (whose hook validates the
-    manifests themselves)."""
-    if not list(MANIFESTS.glob("*.yaml")):
-        return [f"no manifests in {MANIFESTS.relative_to(ROOT)}"]
-    failed = checkov("kubernetes", "-d", str(MANIFESTS.relative_to(ROOT)))
-    print(f"checkov on {MANIFESTS.relative_to(ROOT)}: {shown(failed)}")
-    problems = [f"checkov: {name} fails {sorted(ids)}" for name, ids in failed.items()]
+    """The templates written with the profile into a folder of lint's own (build/kubernetes/,
+    the user's, is left alone): kubernetes-validate --strict and checkov pass them; a broken
+    copy of their Deployment is rejected by both."""
+    templates = kubernetes.TEMPLATES.relative_to(ROOT)
     with tempfile.TemporaryDirectory() as folder:
-        broken = unlocked(MANIFESTS / "deployment.yaml", Path(folder))
+        rendered = Path(folder) / "rendered"
+        try:
+            written = kubernetes.write(kubernetes.render(profile()), rendered)
+        except ImageToolError as error:
+            raise LintError(str(error)) from None
+        problems = []
+        done = run(["kubernetes-validate", "--strict", "--quiet", *map(str, written)])
+        verdict = "rejected" if done.returncode else "valid"
+        print(f"kubernetes-validate --strict on {templates} with the profile: {verdict}")
+        said = (done.stdout + done.stderr).replace(f"{rendered}/", "").splitlines()
+        problems += [f"kubernetes-validate: {line}" for line in said if done.returncode]
+        failed = checkov("kubernetes", "-d", str(rendered))
+        print(f"checkov on {templates} with the profile: {shown(failed)}")
+        problems += [f"checkov: {name} fails {sorted(ids)}" for name, ids in failed.items()]
+        broken = unlocked(rendered / "deployment.yaml", Path(folder))
         if not run(["kubernetes-validate", "--strict", "--quiet", str(broken)]).returncode:
             problems.append("kubernetes-validate --strict accepts a misspelt field")
         found = checkov("kubernetes", "-f", str(broken)).get(broken.name, set())

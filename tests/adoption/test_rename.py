@@ -29,8 +29,8 @@ NEW_IMAGES = (f"{NEW}:optimized", f"{NEW}:minimal", f"{NEW}:baseline")
 # kernel's sessions that must outlive them.
 OPTIONAL = ("lab", "docs", "mkdocs.yml")
 KERNEL_SESSIONS = {
-    "lint", "unit", "build", "test", "up", "compose", "clients", "rename", "reproducible",
-    "adoption",
+    "lint", "unit", "build", "test", "up", "compose", "kubernetes", "clients", "rename",
+    "reproducible", "adoption",
 }  # fmt: skip
 
 

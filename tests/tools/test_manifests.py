@@ -1,6 +1,8 @@
-"""deploy/kubernetes says what the image tests prove and compose.yaml runs: the same uid, the
-same lockdown, health path, data folder, token file, stop time and memory (docs, "Kubernetes").
-No cluster and no Docker: the files are read. `nox -s lint` validates them (schemas, checkov)."""
+"""The manifests `nox -s kubernetes` writes (deploy/kubernetes with the service's profile) say
+what the image tests prove and compose.yaml runs: the same uid, the same lockdown, health path,
+data folder, secret files, stop time and memory (docs, "Kubernetes"); and they follow a profile
+of another shape. No cluster and no Docker: the manifests are rendered in memory and read.
+`nox -s lint` validates them (schemas, checkov)."""
 
 import re
 from pathlib import Path
@@ -10,24 +12,36 @@ import yaml
 
 from tests import service
 from tools import images
-from tools.profile import profile
+from tools.engine import ImageToolError
+from tools.kubernetes import TEMPLATES, render
+from tools.profile import ServiceProfile, parse, profile
 from tools.project import ENV_PREFIX, ROOT
 
-MANIFESTS = ROOT / "deploy" / "kubernetes"
+# A Django service's profile: another health path, a required setting, no secret file.
+DJANGO = {
+    "health-path": "/health/",
+    "settings": {"SECRET_KEY": "checks-only"},
+    "secrets": [],
+    "packages": {"build": [], "runtime": []},
+    "dev-command": ["gunicorn", "--reload", "site.wsgi"],
+    "build-step": "site-manage collectstatic --no-input",
+}
 
 
-def documents() -> dict[str, dict]:
-    """Every manifest by kind."""
-    found = {}
-    for path in sorted(MANIFESTS.glob("*.yaml")):
-        for document in yaml.safe_load_all(path.read_text()):
-            found[document["kind"]] = document
-    return found
+def documents(service: ServiceProfile, image: str = "") -> dict[str, dict]:
+    """Every manifest rendered with ``service``'s profile (and ``image``), by kind."""
+    rendered = render(service, image=image)
+    return {document["kind"]: document for found in rendered.values() for document in found}
+
+
+def container_of(manifests: dict[str, dict]) -> dict:
+    (only,) = manifests["Deployment"]["spec"]["template"]["spec"]["containers"]
+    return only
 
 
 @pytest.fixture(scope="module")
 def manifests() -> dict[str, dict]:
-    return documents()
+    return documents(profile())
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +50,8 @@ def pod(manifests: dict[str, dict]) -> dict:
 
 
 @pytest.fixture(scope="module")
-def container(pod: dict) -> dict:
-    (only,) = pod["containers"]
-    return only
+def container(manifests: dict[str, dict]) -> dict:
+    return container_of(manifests)
 
 
 @pytest.fixture(scope="module")
@@ -75,18 +88,26 @@ def test_locked_down_as_the_image_tests_run_it(pod: dict, container: dict) -> No
     assert "emptyDir" in volumes[mounts["/tmp"]["name"]]
 
 
-def test_probes_ask_the_health_and_readiness_paths_on_the_exposed_port(container: dict) -> None:
+def test_every_probe_asks_the_health_path_on_the_exposed_port(container: dict) -> None:
     port = int(dockerfile(r"^EXPOSE (\d+)$"))
     assert [p["containerPort"] for p in container["ports"]] == [port]
     named = {p["name"]: p["containerPort"] for p in container["ports"]}
-    for probe, path in [
-        ("startupProbe", profile().health_path),
-        ("livenessProbe", profile().health_path),
-        ("readinessProbe", "/readyz"),
-    ]:
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         asked = container[probe]["httpGet"]
-        assert asked["path"] == path
+        assert asked["path"] == profile().health_path
         assert named.get(asked["port"], asked["port"]) == port
+
+
+def test_the_settings_come_from_a_secret_never_from_the_profiles_values(
+    container: dict,
+) -> None:
+    """Each required setting by name, from the Secret the operator creates; the checks' values
+    nowhere; any other setting from that Secret too, which may then be absent."""
+    (source,) = container["envFrom"]
+    secret = source["secretRef"]["name"]
+    required = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container.get("env", [])}
+    assert required == {name: {"name": secret, "key": name} for name in profile().settings}
+    assert source["secretRef"]["optional"] is True
 
 
 def test_one_writer_on_one_claim_at_the_images_data_folder(
@@ -103,6 +124,19 @@ def test_one_writer_on_one_claim_at_the_images_data_folder(
     assert manifests["PersistentVolumeClaim"]["spec"]["accessModes"] == ["ReadWriteOnce"]
 
 
+def test_each_secret_is_a_read_only_file_in_run_secrets(pod: dict, container: dict) -> None:
+    """Where compose mounts them: /run/secrets/NAME, one item each of one Secret."""
+    secrets = profile().secrets
+    mounts = [m for m in container["volumeMounts"] if m["mountPath"].startswith("/run/secrets")]
+    assert [(m["mountPath"], m["readOnly"]) for m in mounts] == (
+        [("/run/secrets", True)] if secrets else []
+    )
+    volumes = [v["secret"] for v in pod["volumes"] if "secret" in v]
+    assert [[item["path"] for item in v["items"]] for v in volumes] == (
+        [list(secrets)] if secrets else []
+    )
+
+
 @pytest.mark.feature("ADMIN_TOKEN")
 def test_the_admin_token_is_a_read_only_secret_file_where_the_service_reads_it(
     pod: dict, container: dict
@@ -111,7 +145,7 @@ def test_the_admin_token_is_a_read_only_secret_file_where_the_service_reads_it(
     mount = next(m for m in container["volumeMounts"] if m["mountPath"] == str(path.parent))
     assert mount["readOnly"] is True
     secret = next(v for v in pod["volumes"] if v["name"] == mount["name"])["secret"]
-    assert [item["path"] for item in secret["items"]] == [path.name]
+    assert path.name in [item["path"] for item in secret["items"]]
     assert not [e for e in container.get("env", []) if "TOKEN" in e["name"] and "value" in e]
     assert not [e for e in container.get("env", []) if e["name"] == f"{ENV_PREFIX}ADMIN_TOKEN_FILE"]
 
@@ -133,3 +167,52 @@ def test_the_service_selects_the_pod_and_its_port(manifests: dict[str, dict]) ->
     selector = manifests["Service"]["spec"]["selector"]
     assert selector.items() <= labels.items()
     assert [p["targetPort"] for p in manifests["Service"]["spec"]["ports"]] == ["http"]
+
+
+def test_the_manifests_follow_a_profile_of_another_shape() -> None:
+    """A Django service: its probes ask /health/, its SECRET_KEY comes from the settings Secret
+    (not the profile's value), and no secret volume is mounted, since it declares none."""
+    manifests = documents(parse(DJANGO))
+    container = container_of(manifests)
+    pod = manifests["Deployment"]["spec"]["template"]["spec"]
+    paths = {
+        container[p]["httpGet"]["path"] for p in ("startupProbe", "livenessProbe", "readinessProbe")
+    }
+    assert paths == {"/health/"}
+    (source,) = container["envFrom"]
+    assert container["env"] == [
+        {
+            "name": "SECRET_KEY",
+            "valueFrom": {
+                "secretKeyRef": {"name": source["secretRef"]["name"], "key": "SECRET_KEY"}
+            },
+        }
+    ]
+    assert "checks-only" not in yaml.safe_dump(manifests)
+    assert not [v for v in pod["volumes"] if "secret" in v]
+    assert not [m for m in container["volumeMounts"] if m["mountPath"].startswith("/run/secrets")]
+
+
+def test_only_the_deployment_follows_the_profile() -> None:
+    """Two profiles' manifests differ in the Deployment alone: the rest is the kernel's."""
+    ours, django = documents(profile()), documents(parse(DJANGO))
+    assert {kind: m for kind, m in ours.items() if kind != "Deployment"} == {
+        kind: m for kind, m in django.items() if kind != "Deployment"
+    }
+
+
+def test_a_deployment_without_the_places_of_the_profile_is_one_line_naming_them(
+    tmp_path: Path,
+) -> None:
+    deployment = yaml.safe_load((TEMPLATES / "deployment.yaml").read_text())
+    del deployment["spec"]["template"]["spec"]["containers"][0]["envFrom"]
+    (tmp_path / "deployment.yaml").write_text(yaml.safe_dump(deployment))
+    with pytest.raises(ImageToolError, match=r"not the template this tool fills .*'envFrom'"):
+        render(profile(), tmp_path)
+    with pytest.raises(ImageToolError, match="no manifests in"):
+        render(profile(), tmp_path / "empty")
+
+
+def test_the_deployment_runs_the_image_it_is_given() -> None:
+    published = "registry.example/app@sha256:" + "0" * 64
+    assert container_of(documents(profile(), image=published))["image"] == published
