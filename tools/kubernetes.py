@@ -115,8 +115,8 @@ def render(
     container = found.container
     if image:
         container["image"] = image
-    for probe in found.probes:
-        probe["path"] = service.health_path
+    for name, probe in zip(PROBES, found.probes, strict=True):
+        probe["path"] = service.readiness_path if name == "readinessProbe" else service.health_path
     required = [
         {"name": name, "valueFrom": {"secretKeyRef": {"name": found.settings, "key": name}}}
         for name in service.settings

@@ -54,6 +54,9 @@ class ServiceProfile:
 
     # Answers 200 once the service serves: every wait of the tools and the checks asks it.
     health_path: str
+    # Answers 200 while it should be sent requests (Kubernetes' readiness probe); by default
+    # the health path.
+    readiness_path: str
     # The settings the image must be given to start, with the values the checks and compose pass.
     settings: dict[str, str]
     # Debian packages the builder stage alone installs (a compiler, -dev headers).
@@ -122,9 +125,8 @@ def _strings(
 
 def parse(table: dict) -> ServiceProfile:
     """A ``ServiceProfile`` from the ``[tool.service]`` table; ProfileError naming the field."""
-    health_path = _field(table, "health-path", str, "a path, like '/healthz'")
-    if not health_path.startswith("/"):
-        raise ProfileError(f"{TABLE} health-path: {health_path!r} does not start with '/'")
+    health_path = _path(table, "health-path")
+    readiness_path = _path(table, "readiness-path") if "readiness-path" in table else health_path
     settings = _environment(table, "settings")
     packages = _field(table, "packages", dict, "a table with `build` and `runtime` lists")
     what = "a Debian package name (lower case, digits, + . -)"
@@ -138,8 +140,16 @@ def parse(table: dict) -> ServiceProfile:
     if "\n" in step:
         raise ProfileError(f"{TABLE} build-step: one line; chain commands with &&")
     return ServiceProfile(
-        health_path, settings, build, runtime, dev, secrets, step, _database(table)
+        health_path, readiness_path, settings, build, runtime, dev, secrets, step, _database(table)
     )
+
+
+def _path(table: dict, name: str) -> str:
+    """``table[name]``, an HTTP path; ProfileError naming the field otherwise."""
+    path = _field(table, name, str, "a path, like '/healthz'")
+    if not path.startswith("/"):
+        raise ProfileError(f"{TABLE} {name}: {path!r} does not start with '/'")
+    return path
 
 
 def _database(table: dict) -> Database | None:

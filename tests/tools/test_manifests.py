@@ -88,13 +88,17 @@ def test_locked_down_as_the_image_tests_run_it(pod: dict, container: dict) -> No
     assert "emptyDir" in volumes[mounts["/tmp"]["name"]]
 
 
-def test_every_probe_asks_the_health_path_on_the_exposed_port(container: dict) -> None:
+def test_probes_ask_the_health_and_readiness_paths_on_the_exposed_port(container: dict) -> None:
     port = int(dockerfile(r"^EXPOSE (\d+)$"))
     assert [p["containerPort"] for p in container["ports"]] == [port]
     named = {p["name"]: p["containerPort"] for p in container["ports"]}
-    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+    for probe, path in [
+        ("startupProbe", profile().health_path),
+        ("livenessProbe", profile().health_path),
+        ("readinessProbe", profile().readiness_path),
+    ]:
         asked = container[probe]["httpGet"]
-        assert asked["path"] == profile().health_path
+        assert asked["path"] == path
         assert named.get(asked["port"], asked["port"]) == port
 
 
@@ -170,8 +174,9 @@ def test_the_service_selects_the_pod_and_its_port(manifests: dict[str, dict]) ->
 
 
 def test_the_manifests_follow_a_profile_of_another_shape() -> None:
-    """A Django service: its probes ask /health/, its SECRET_KEY comes from the settings Secret
-    (not the profile's value), and no secret volume is mounted, since it declares none."""
+    """A Django service: its probes ask /health/ (no readiness path of its own), its
+    SECRET_KEY comes from the settings Secret (not the profile's value), and no secret volume
+    is mounted, since it declares none."""
     manifests = documents(parse(DJANGO))
     container = container_of(manifests)
     pod = manifests["Deployment"]["spec"]["template"]["spec"]

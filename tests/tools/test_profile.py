@@ -23,6 +23,7 @@ def test_a_complete_profile_gives_build_args_and_run_args() -> None:
         "BUILD_STEP": "python manage.py collectstatic --no-input",
     }
     assert profile.run_args() == ("--env=SECRET_KEY=for-the-checks",)
+    assert profile.readiness_path == "/healthz"  # none declared: the health path
 
 
 @pytest.mark.parametrize(
@@ -30,6 +31,7 @@ def test_a_complete_profile_gives_build_args_and_run_args() -> None:
     [
         ({"health-path": None}, "health-path: missing"),
         ({"health-path": "healthz"}, "health-path: 'healthz' does not start with '/'"),
+        ({"readiness-path": "readyz"}, "readiness-path: 'readyz' does not start with '/'"),
         ({"settings": ["SECRET_KEY"]}, "settings: ['SECRET_KEY'] is not a table"),
         ({"settings": {"SECRET KEY": "x"}}, "settings.SECRET KEY: not a variable name"),
         ({"settings": {"DEBUG": 1}}, "settings.DEBUG: not a variable name with a string value"),
