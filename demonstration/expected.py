@@ -57,10 +57,10 @@ OUTCOMES: dict[str, Expected] = {
     "test_app_user_cannot_write_its_code_or_venv_but_can_write_data": fails(r"writable: code True"),
     "test_healthcheck_reports_healthy": fails(r"health status: None \(no HEALTHCHECK\)"),
     "test_docker_stop_is_graceful_within_2_seconds[sigterm]": fails(KILLED),
-    # Under an init, the shell of its shell-form CMD is not PID 1: SIGTERM kills it at once
-    # (128 + 15), the service's own shutdown never runs.
+    # Under an init, the shell of its shell-form CMD is not PID 1: SIGTERM kills it (128 + 15)
+    # before the SIGKILL at 3 s, the service's own shutdown never runs (1.4 s on a busy machine).
     "test_docker_stop_is_graceful_within_2_seconds[sigterm-under-init]": fails(
-        r"exit code 143 after 0\.\d s"
+        r"exit code 143 after [0-2]\.\d s"
     ),
     "test_docker_stop_is_graceful_within_2_seconds[sigint-under-init]": fails(KILLED),
     "test_labels_carry_the_build_metadata": fails(r"OCI labels \{\}"),
