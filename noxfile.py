@@ -147,9 +147,8 @@ def clients(session: nox.Session) -> None:
     tool(session, "build", "--check")
     sync(session, "test", "images")
     controls = ["demonstration/clients"] if DEMONSTRATION else []
-    session.run(
-        "pytest", "tests/contract/clients", *DEMONSTRATED, *controls, *PARALLEL, *session.posargs
-    )  # fmt: skip
+    # One process: its observations already run at once, from the session's start (conftest.py).
+    session.run("pytest", "tests/contract/clients", *DEMONSTRATED, *controls, *session.posargs)
 
 
 if (ROOT / "tests" / "adoption").is_dir():  # the adoption proofs, optional: `rm -r tests/adoption`
