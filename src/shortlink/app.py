@@ -318,7 +318,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @get("/links/{code}", responses=NOT_FOUND)
     async def get_link(code: Code, request: Request) -> LinkOut:
-        link = store.get(code)
+        link = await store.get(code)
         if link is None:
             raise not_found()
         return link_out(link, request)

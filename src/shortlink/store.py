@@ -175,6 +175,10 @@ class Store:
         self._reader_lock = threading.Lock()
         self._hits: Counter[str] = Counter()
         self._hits_unwritten = False
+        # Set but while counts taken from _hits are being written: a read then waits for it, or
+        # it would see them in neither place (or, the write committed, in both).
+        self._hits_settled = asyncio.Event()
+        self._hits_settled.set()
         self._flusher: asyncio.Task | None = None
         self._open()
 
@@ -199,7 +203,8 @@ class Store:
 
     # Reads -----------------------------------------------------------------------------------
 
-    def get(self, code: str) -> Link | None:
+    async def get(self, code: str) -> Link | None:
+        await self._hits_settled.wait()
         link = self._find(FIND_BY_CODE, code)
         return link and replace(link, hits=link.hits + self._hits[code])
 
@@ -221,6 +226,7 @@ class Store:
 
     async def add(self, url: str) -> tuple[Link, bool]:
         """Store ``url``; return its link and whether it was created (False: it existed)."""
+        await self._hits_settled.wait()
         existing = self._find(FIND_BY_URL, url)
         if existing:
             return replace(existing, hits=existing.hits + self._hits[existing.code]), False
@@ -247,6 +253,9 @@ class Store:
         """
         if self._closed:
             self._open()
+        # Made again for each loop: an asyncio.Event a waiter bound to one fails in another.
+        self._hits_settled = asyncio.Event()
+        self._hits_settled.set()
         self._flusher = asyncio.get_running_loop().create_task(self._flush_hits_forever())
 
     async def close(self) -> None:
@@ -269,6 +278,7 @@ class Store:
         if not self._hits:
             return
         counts, self._hits = self._hits, Counter()
+        self._hits_settled.clear()
         try:
             await self._write(
                 lambda db: db.executemany(
@@ -283,6 +293,8 @@ class Store:
                 log.warning("hit counts kept in memory until they can be written: %s", error)
             self._hits_unwritten = True
             return
+        finally:
+            self._hits_settled.set()
         if self._hits_unwritten:
             log.info("hit counts written again")
         self._hits_unwritten = False
