@@ -147,8 +147,9 @@ def clients(session: nox.Session) -> None:
     tool(session, "build", "--check")
     sync(session, "test", "images")
     controls = ["demonstration/clients"] if DEMONSTRATION else []
-    # One process: its observations already run at once, from the session's start (conftest.py).
-    session.run("pytest", "tests/contract/clients", *DEMONSTRATED, *controls, *session.posargs)
+    session.run(
+        "pytest", "tests/contract/clients", *DEMONSTRATED, *controls, *PARALLEL, *session.posargs
+    )  # fmt: skip
 
 
 if (ROOT / "tests" / "adoption").is_dir():  # the adoption proofs, optional: `rm -r tests/adoption`
