@@ -32,8 +32,7 @@ FEATURES = Path("tests/features")
 # (offline/test_*.py: the bases, and the database image run beside the service).
 STANDINS = Path("offline")
 # The image checks mostly wait on the engine (containers starting, stopping, probed): four
-# pytest-xdist workers, an image's checks of one module in one of them, which alone makes
-# what they share (tests/contract/conftest.py, parametrize_images).
+# pytest-xdist workers, each image's checks in one of them (tests/contract/conftest.py).
 PARALLEL = ["--numprocesses=4", "--dist=loadgroup"]
 
 nox.options.sessions = ["lint", "unit"]

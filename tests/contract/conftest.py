@@ -63,23 +63,12 @@ def image_of(item: pytest.Item) -> images.Image | None:
 
 
 def parametrize_images(metafunc: pytest.Metafunc, subjects: list[Subject]) -> None:
-    """One case per image. An image's cases in one module are one group: pytest-xdist
-    (``--dist loadgroup``) runs them in one worker, which alone starts the containers and
-    builds they share (the pool's container, a canary build, the 5%-CPU observation)."""
-    module = metafunc.definition.path.name
+    """One case per image, each image's cases one group: pytest-xdist (``--dist loadgroup``)
+    runs them in one worker, which alone starts that image's containers and builds."""
     metafunc.parametrize(
         "image",
-        [
-            pytest.param(s, marks=pytest.mark.xdist_group(f"{s.name} {module}"), id=s.name)
-            for s in subjects
-        ],
+        [pytest.param(s, marks=pytest.mark.xdist_group(s.name), id=s.name) for s in subjects],
     )
-
-
-def group_of(item: pytest.Item) -> str | None:
-    """The group of a check on an image (parametrize_images); None for a check on no image."""
-    marker = item.get_closest_marker("xdist_group")
-    return marker.args[0] if marker else None
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -149,27 +138,23 @@ def database() -> Iterator[str | None]:
 
 class CpuLimited:
     """The 5%-CPU observation (health.under_cpu_limit) of each image whose check under that
-    limit was selected: started with the first check of that check's group, beside the others,
-    since it waits a minute; read by that check, run last."""
+    limit was selected: started with the image's first check, beside the others, since it waits
+    a minute; read by that check, run last."""
 
     def __init__(self, session: pytest.Session, pool: ThreadPoolExecutor) -> None:
         self._wanted = {
-            group_of(item): image_of(item).tag
-            for item in session.items
-            if item.originalname == CPU_LIMITED
+            image_of(item).tag for item in session.items if item.originalname == CPU_LIMITED
         }
         self._pool = pool
         self._started: dict[str, Future[tuple[bool, str, str]]] = {}
 
-    def start(self, group: str) -> None:
-        tag = self._wanted.get(group)
-        if tag and tag not in self._started:
+    def start(self, tag: str) -> None:
+        if tag in self._wanted and tag not in self._started:
             self._started[tag] = self._pool.submit(under_cpu_limit, tag)
 
     def result(self, tag: str) -> tuple[bool, str, str]:
         """(holds, what was observed, a figure for the summary)."""
-        if tag not in self._started:
-            self._started[tag] = self._pool.submit(under_cpu_limit, tag)
+        self.start(tag)
         return self._started[tag].result()
 
 
@@ -181,8 +166,8 @@ def cpu_limited(
         yield CpuLimited(request.session, pool)
 
 
-# The groups whose checks this process ran; in pytest-xdist's controller, the workers that
-# ran each group: one each, or the containers and builds it shares were made twice.
+# The images whose checks this process ran; in pytest-xdist's controller, the workers that
+# ran each image's checks: one each, or its containers and builds were made twice.
 RAN: set[str] = set()
 WORKERS_OF: dict[str, set[str]] = {}
 
@@ -191,25 +176,25 @@ WORKERS_OF: dict[str, set[str]] = {}
 def _observe_cpu_limit_from_the_first_check(
     request: pytest.FixtureRequest, cpu_limited: CpuLimited
 ) -> None:
-    group = group_of(request.node)
-    if group is not None:
-        RAN.add(group)
-        cpu_limited.start(group)
+    image = image_of(request.node)
+    if image is not None:
+        RAN.add(image.name)
+        cpu_limited.start(image.tag)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: object, error: object) -> None:
-    for group in getattr(node, "workeroutput", {}).get("groups", []):
-        WORKERS_OF.setdefault(group, set()).add(node.gateway.id)
+    for name in getattr(node, "workeroutput", {}).get("images", []):
+        WORKERS_OF.setdefault(name, set()).add(node.gateway.id)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     output = getattr(session.config, "workeroutput", None)
     if output is not None:
-        output["groups"] = sorted(RAN)
-    spread = {group: sorted(workers) for group, workers in WORKERS_OF.items() if len(workers) > 1}
+        output["images"] = sorted(RAN)
+    spread = {name: sorted(workers) for name, workers in WORKERS_OF.items() if len(workers) > 1}
     if spread:  # pytest-xdist ignored the groups (pytest-dev/pytest-xdist#1386 did so)
-        report("error", f"a group's checks must run in one worker; ran in several: {spread}")
+        report("error", f"each image's checks must run in one worker; ran in several: {spread}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
