@@ -62,18 +62,10 @@ def image_of(item: pytest.Item) -> images.Image | None:
     return getattr(item, "callspec", None) and item.callspec.params.get("image")
 
 
-def parametrize_images(metafunc: pytest.Metafunc, subjects: list[Subject]) -> None:
-    """One case per image, each image's cases one group: pytest-xdist (``--dist loadgroup``)
-    runs them in one worker, which alone starts that image's containers and builds."""
-    metafunc.parametrize(
-        "image",
-        [pytest.param(s, marks=pytest.mark.xdist_group(s.name), id=s.name) for s in subjects],
-    )
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "image" in metafunc.fixturenames:
-        parametrize_images(metafunc, under_test(metafunc.config))
+        subjects = under_test(metafunc.config)
+        metafunc.parametrize("image", subjects, ids=[subject.name for subject in subjects])
 
 
 IMAGE_LACKS = "not applicable to this image (its profile, tests/service.py)"
@@ -81,9 +73,13 @@ IMAGE_LACKS = "not applicable to this image (its profile, tests/service.py)"
 CPU_LIMITED = "test_stays_healthy_under_a_5_percent_cpu_limit"
 
 
+# First: pytest-xdist's own hook reads the groups this one marks.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A check marked ``declared(FIELD)`` applies to an image whose profile sets FIELD; on the
-    others it is deselected and listed by name (never skipped silently)."""
+    others it is deselected and listed by name (never skipped silently). Each image's checks
+    are one group: pytest-xdist (``--dist loadgroup``) runs them in one worker, which alone
+    starts that image's containers and builds."""
     kept, dropped = [], []
     for item in items:
         marker = item.get_closest_marker("declared")
@@ -91,8 +87,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if marker and isinstance(subject, Subject) and not getattr(subject.profile, marker.args[0]):
             dropped.append(item)
             report(IMAGE_LACKS, f"{item.nodeid}: {subject.name} does not declare {marker.args[0]}")
-        else:
-            kept.append(item)
+            continue
+        if subject is not None:
+            item.add_marker(pytest.mark.xdist_group(subject.name))
+        kept.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     # The check under a CPU limit reads an observation started with its image's first check
@@ -166,36 +164,13 @@ def cpu_limited(
         yield CpuLimited(request.session, pool)
 
 
-# The images whose checks this process ran; in pytest-xdist's controller, the workers that
-# ran each image's checks: one each, or its containers and builds were made twice.
-RAN: set[str] = set()
-WORKERS_OF: dict[str, set[str]] = {}
-
-
 @pytest.fixture(autouse=True)
 def _observe_cpu_limit_from_the_first_check(
     request: pytest.FixtureRequest, cpu_limited: CpuLimited
 ) -> None:
     image = image_of(request.node)
     if image is not None:
-        RAN.add(image.name)
         cpu_limited.start(image.tag)
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node: object, error: object) -> None:
-    for name in getattr(node, "workeroutput", {}).get("images", []):
-        WORKERS_OF.setdefault(name, set()).add(node.gateway.id)
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    output = getattr(session.config, "workeroutput", None)
-    if output is not None:
-        output["images"] = sorted(RAN)
-    spread = {name: sorted(workers) for name, workers in WORKERS_OF.items() if len(workers) > 1}
-    if spread:  # pytest-xdist ignored the groups (pytest-dev/pytest-xdist#1386 did so)
-        report("error", f"each image's checks must run in one worker; ran in several: {spread}")
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")

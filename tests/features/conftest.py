@@ -10,7 +10,6 @@ from tests.contract.conftest import (  # noqa: F401  (fixtures, shared with the 
     container,
     database,
     own_images,
-    parametrize_images,
     pool,
     python,
     volume,
@@ -20,7 +19,8 @@ from tests.contract.profile import HOLDS, Expected
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "image" in metafunc.fixturenames:
-        parametrize_images(metafunc, own_images())
+        subjects = own_images()
+        metafunc.parametrize("image", subjects, ids=[subject.name for subject in subjects])
 
 
 @pytest.fixture
