@@ -31,9 +31,6 @@ FEATURES = Path("tests/features")
 # The offline support, optional: its stand-ins are checked against the official images' facts
 # (offline/test_*.py: the bases, and the database image run beside the service).
 STANDINS = Path("offline")
-# The image checks mostly wait on the engine (containers starting, stopping, probed): four
-# pytest-xdist workers, each image's checks in one of them (tests/contract/conftest.py).
-PARALLEL = ["--numprocesses=4", "--dist=loadgroup"]
 
 nox.options.sessions = ["lint", "unit"]
 nox.options.default_venv_backend = "uv"
@@ -96,7 +93,7 @@ def test(session: nox.Session) -> None:
     session.run(
         "pytest", "tests/unit", "tests/seam", "tests/tools", "tests/contract", *present,
         "--ignore=tests/contract/reproducible", "--ignore=tests/contract/clients",
-        "--ignore=demonstration/clients", *demonstration, *PARALLEL, *session.posargs,
+        "--ignore=demonstration/clients", *demonstration, *session.posargs,
     )  # fmt: skip
 
 
@@ -146,9 +143,7 @@ def clients(session: nox.Session) -> None:
     tool(session, "build", "--check")
     sync(session, "test", "images")
     controls = ["demonstration/clients"] if DEMONSTRATION else []
-    session.run(
-        "pytest", "tests/contract/clients", *DEMONSTRATED, *controls, *PARALLEL, *session.posargs
-    )  # fmt: skip
+    session.run("pytest", "tests/contract/clients", *DEMONSTRATED, *controls, *session.posargs)
 
 
 if (ROOT / "tests" / "adoption").is_dir():  # the adoption proofs, optional: `rm -r tests/adoption`

@@ -8,15 +8,13 @@ other room's, through the hook ``pytest_contract_images`` (profile.py).
 """
 
 import contextlib
-import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 import testinfra
 
 from tests import service
-from tests.summary import report
 from tools import base_images, engine, images
 from tools.containers import (
     PREFIX,
@@ -57,44 +55,35 @@ def under_test(config: pytest.Config) -> list[Subject]:
     return own_images() + [subject for more in brought for subject in more]
 
 
-def image_of(item: pytest.Item) -> images.Image | None:
-    """The image a check runs on; None for a check on no image."""
-    return getattr(item, "callspec", None) and item.callspec.params.get("image")
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "image" in metafunc.fixturenames:
         subjects = under_test(metafunc.config)
         metafunc.parametrize("image", subjects, ids=[subject.name for subject in subjects])
 
 
-IMAGE_LACKS = "not applicable to this image (its profile, tests/service.py)"
-# The check whose observation, a minute at 5% of a CPU, starts with the image's first check.
+NOT_APPLICABLE: list[str] = []
+# The check whose observation, a minute at 5% of a CPU, starts with the session.
 CPU_LIMITED = "test_stays_healthy_under_a_5_percent_cpu_limit"
 
 
-# First: pytest-xdist's own hook reads the groups this one marks.
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A check marked ``declared(FIELD)`` applies to an image whose profile sets FIELD; on the
-    others it is deselected and listed by name (never skipped silently). Each image's checks
-    are one group: pytest-xdist (``--dist loadgroup``) runs them in one worker, which alone
-    starts that image's containers and builds."""
+    others it is deselected and listed by name (never skipped silently)."""
     kept, dropped = [], []
     for item in items:
         marker = item.get_closest_marker("declared")
-        subject = image_of(item)
+        subject = getattr(item, "callspec", None) and item.callspec.params.get("image")
         if marker and isinstance(subject, Subject) and not getattr(subject.profile, marker.args[0]):
             dropped.append(item)
-            report(IMAGE_LACKS, f"{item.nodeid}: {subject.name} does not declare {marker.args[0]}")
-            continue
-        if subject is not None:
-            item.add_marker(pytest.mark.xdist_group(subject.name))
-        kept.append(item)
+            NOT_APPLICABLE.append(
+                f"{item.nodeid}: {subject.name} does not declare {marker.args[0]}"
+            )
+        else:
+            kept.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-    # The check under a CPU limit reads an observation started with its image's first check
-    # (cpu_limited): last, it finds it done instead of waiting for it.
+    # The check under a CPU limit reads an observation started with the session (cpu_limited):
+    # last, it finds it done instead of waiting for it.
     items[:] = sorted(kept, key=lambda item: getattr(item, "originalname", "") == CPU_LIMITED)
 
 
@@ -134,43 +123,20 @@ def database() -> Iterator[str | None]:
         yield beside
 
 
-class CpuLimited:
-    """The 5%-CPU observation (health.under_cpu_limit) of each image whose check under that
-    limit was selected: started with the image's first check, beside the others, since it waits
-    a minute; read by that check, run last."""
-
-    def __init__(self, session: pytest.Session, pool: ThreadPoolExecutor) -> None:
-        self._wanted = {
-            image_of(item).tag for item in session.items if item.originalname == CPU_LIMITED
-        }
-        self._pool = pool
-        self._started: dict[str, Future[tuple[bool, str, str]]] = {}
-
-    def start(self, tag: str) -> None:
-        if tag in self._wanted and tag not in self._started:
-            self._started[tag] = self._pool.submit(under_cpu_limit, tag)
-
-    def result(self, tag: str) -> tuple[bool, str, str]:
-        """(holds, what was observed, a figure for the summary)."""
-        self.start(tag)
-        return self._started[tag].result()
-
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def cpu_limited(
     request: pytest.FixtureRequest, built_images: None, database: str | None
-) -> Iterator[CpuLimited]:
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        yield CpuLimited(request.session, pool)
-
-
-@pytest.fixture(autouse=True)
-def _observe_cpu_limit_from_the_first_check(
-    request: pytest.FixtureRequest, cpu_limited: CpuLimited
-) -> None:
-    image = image_of(request.node)
-    if image is not None:
-        cpu_limited.start(image.tag)
+) -> Iterator[dict[str, Future[tuple[bool, str, str]]]]:
+    """Each image whose check under a 5% CPU limit was selected (health.under_cpu_limit),
+    observed from the session's start, all at once and beside the other checks: it waits a
+    minute at 5% of a CPU."""
+    tags = {
+        item.callspec.params["image"].tag
+        for item in request.session.items
+        if getattr(item, "originalname", "") == CPU_LIMITED
+    }
+    with ThreadPoolExecutor(max_workers=max(len(tags), 1)) as pool:
+        yield {tag: pool.submit(under_cpu_limit, tag) for tag in tags}
 
 
 @pytest.fixture(scope="session")
@@ -263,7 +229,21 @@ def python(container: Running, image: Subject):
     return run
 
 
+FIGURES: list[str] = []
+
+
 @pytest.fixture
-def figures() -> Callable[[str], None]:
-    """``figures(line)``: a measurement shown at the end of the run, whatever the outcome."""
-    return functools.partial(report, "image measurements")
+def figures() -> list[str]:
+    """Measurements a test wants shown at the end of the run, whatever its outcome."""
+    return FIGURES
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FIGURES:
+        terminalreporter.section("image measurements")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
+    if NOT_APPLICABLE:
+        terminalreporter.section("not applicable to this image (its profile, tests/service.py)")
+        for line in NOT_APPLICABLE:
+            terminalreporter.write_line(line)

@@ -8,13 +8,12 @@ import json
 import statistics
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from tools import engine, images
 from tools.containers import PREFIX, Running, remove_container, run_detached, try_start
 from tools.project import ENV_PREFIX, PACKAGE
 
-from .conftest import CpuLimited
 from .health import NO_HEALTHCHECK, health_verdict
 from .profile import Expected, verdict
 
@@ -97,10 +96,7 @@ print(json.dumps({{"seconds": runs, "exit": codes}}))
 
 
 def test_a_health_probe_costs_at_most_50_ms_of_cpu(
-    image: images.Image,
-    python: Callable[[str], str],
-    expected: Expected,
-    figures: Callable[[str], None],
+    image: images.Image, python: Callable[[str], str], expected: Expected, figures: list[str]
 ) -> None:
     """CPU time, not wall time: other builds on the engine slow the clock, far less the CPU."""
     if not engine.inspect(image.tag)["Config"].get("Healthcheck"):
@@ -109,7 +105,7 @@ def test_a_health_probe_costs_at_most_50_ms_of_cpu(
     measured = json.loads(python(PROBE_CPU))
     median = statistics.median(measured["seconds"])
     runs = ", ".join(f"{seconds * 1000:.0f}" for seconds in measured["seconds"])
-    figures(f"{image.tag}: health probe CPU, median of 7: {median * 1000:.0f} ms ({runs})")
+    figures.append(f"{image.tag}: health probe CPU, median of 7: {median * 1000:.0f} ms ({runs})")
     holds = median <= PROBE_CPU_SECONDS and set(measured["exit"]) == {0}
     observed = f"median {median * 1000:.0f} ms of CPU per probe ({runs} ms), exits {measured}"
     verdict(expected, holds, observed)
@@ -118,11 +114,11 @@ def test_a_health_probe_costs_at_most_50_ms_of_cpu(
 def test_stays_healthy_under_a_5_percent_cpu_limit(
     image: images.Image,
     expected: Expected,
-    figures: Callable[[str], None],
-    cpu_limited: CpuLimited,
+    figures: list[str],
+    cpu_limited: dict[str, Future[tuple[bool, str, str]]],
 ) -> None:
-    """Observed from the image's first check on (conftest.py), beside the others: it waits."""
-    holds, observed, figure = cpu_limited.result(image.tag)
+    """Observed from the session's start on (conftest.py), beside the other checks: it waits."""
+    holds, observed, figure = cpu_limited[image.tag].result()
     if figure:
-        figures(figure)
+        figures.append(figure)
     verdict(expected, holds, observed)
