@@ -15,8 +15,9 @@ from tests.contract.profile import Expected, fails
 
 # The argv that runs the baseline's Python: poetry's venv, outside the PATH.
 PYTHON = ("poetry", "run", "python")
-# `docker stop --time` in the contract's stop checks (tests/contract/test_runtime.py).
-KILLED = r"exit code 137 after 3\.\d s"
+# Killed at the end of `docker stop --time 3` (tests/contract/test_runtime.py): 3 s or more,
+# as long as the engine takes to report it on a busy machine (4.1 s observed).
+KILLED = r"exit code 137 after ([3-9]|\d\d)\.\d s"
 NO_HEALTHCHECK = r"has no HEALTHCHECK"
 
 OUTCOMES: dict[str, Expected] = {

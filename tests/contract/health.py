@@ -1,6 +1,6 @@
 """What the contract's health-probe checks observe of a running container's HEALTHCHECK, and
-the one observation that waits longest, started with its group's first check (conftest.py):
-the image under a 5% CPU limit."""
+the one observation that waits longest, started at the session's start (conftest.py): the
+image under a 5% CPU limit."""
 
 import json
 import re
