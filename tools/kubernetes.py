@@ -6,7 +6,8 @@ deploy/kubernetes/ knows no service: its files are templates, valid manifests th
 validates too, each written out with what the profile declares (tools/profile.py), as compose
 gets it through its override (tools/compose.py). The Deployment's places marked PROFILE:
 
-- every probe asks the profile's health path;
+- the startup and liveness probes ask the profile's health path, the readiness probe its
+  readiness path;
 - each required setting is an env entry from the key of its name in the settings Secret the
   template names, which the operator creates: the names only, never the profile's values,
   which are the checks';
@@ -68,7 +69,7 @@ class Places:
     namespace: str
     pod: dict
     container: dict
-    # Each probe's httpGet: its path is the health path.
+    # Each probe's httpGet, in the order of PROBES: its path is the profile's.
     probes: tuple[dict, ...]
     # The Secret the settings come from, and the one of the secret files, with their volume.
     settings: str

@@ -175,8 +175,8 @@ class Store:
         self._reader_lock = threading.Lock()
         self._hits: Counter[str] = Counter()
         self._hits_unwritten = False
-        # Set but while counts taken from _hits are being written: a read then waits for it, or
-        # it would see them in neither place (or, the write committed, in both).
+        # Cleared while counts taken from _hits are being written: a read waits for the write,
+        # or it would see them in neither place (or, once committed, in both).
         self._hits_settled = asyncio.Event()
         self._hits_settled.set()
         self._flusher: asyncio.Task | None = None
