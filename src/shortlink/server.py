@@ -203,11 +203,13 @@ def dual_stack_socket(host: str, port: int) -> socket.socket | None:
             return None
     except ValueError:
         return None
+    # Protocol TCP named, not 0: asyncio turns Nagle off only on sockets that say TCP, and
+    # without that a response written in two parts waits ~40 ms for the client's delayed ACK.
     try:
-        sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     except OSError as error:
         log.warning("IPv6 is not available (%s): listening on IPv4 only", error.strerror)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         host = "0.0.0.0"  # noqa: S104  (the wildcard was asked for)
     else:
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)

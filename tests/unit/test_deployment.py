@@ -276,6 +276,30 @@ def test_the_ipv6_wildcard_takes_ipv4_and_ipv6_on_one_port() -> None:
                 sock.accept()[0].close()
 
 
+def test_connections_on_the_dual_stack_socket_send_without_waiting_for_acks() -> None:
+    # asyncio disables Nagle only on sockets whose protocol is TCP; with it on, a response
+    # written in two parts (head, then body) waits for the client's delayed ACK: about 40 ms.
+    sock = server.dual_stack_socket("::", 0)
+    assert sock is not None
+
+    async def accept_one() -> int:
+        accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            raw = writer.get_extra_info("socket")
+            accepted.set_result(raw.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        async with await asyncio.start_server(connected, sock=sock):
+            _, writer = await asyncio.open_connection("127.0.0.1", sock.getsockname()[1])
+            try:
+                return await asyncio.wait_for(accepted, 2)
+            finally:
+                writer.close()
+
+    assert asyncio.run(accept_one()) == 1
+
+
 @pytest.mark.parametrize("host", ["0.0.0.0", "127.0.0.1", "::1", "localhost"])  # noqa: S104
 def test_other_hosts_are_left_to_uvicorn(host: str) -> None:
     assert server.dual_stack_socket(host, 0) is None
