@@ -31,6 +31,10 @@ FEATURES = Path("tests/features")
 # The offline support, optional: its stand-ins are checked against the official images' facts
 # (offline/test_*.py: the bases, and the database image run beside the service).
 STANDINS = Path("offline")
+# The image checks mostly wait on the engine (containers starting, stopping, probed): two
+# pytest-xdist workers, an image's checks of one module in one of them, which alone makes
+# what they share (tests/contract/conftest.py, parametrize_images).
+PARALLEL = ["--numprocesses=2", "--dist=loadgroup"]
 
 nox.options.sessions = ["lint", "unit"]
 nox.options.default_venv_backend = "uv"
@@ -93,7 +97,7 @@ def test(session: nox.Session) -> None:
     session.run(
         "pytest", "tests/unit", "tests/seam", "tests/tools", "tests/contract", *present,
         "--ignore=tests/contract/reproducible", "--ignore=tests/contract/clients",
-        "--ignore=demonstration/clients", *demonstration, *session.posargs,
+        "--ignore=demonstration/clients", *demonstration, *PARALLEL, *session.posargs,
     )  # fmt: skip
 
 
@@ -143,6 +147,7 @@ def clients(session: nox.Session) -> None:
     tool(session, "build", "--check")
     sync(session, "test", "images")
     controls = ["demonstration/clients"] if DEMONSTRATION else []
+    # One process: its observations already run at once, from the session's start (conftest.py).
     session.run("pytest", "tests/contract/clients", *DEMONSTRATED, *controls, *session.posargs)
 
 

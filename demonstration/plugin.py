@@ -7,6 +7,7 @@ import pytest
 
 from tests import service
 from tests.contract.profile import ImageProfile, Subject
+from tests.summary import report
 
 from . import BASELINE
 from .expected import OUTCOMES, PYTHON, SAME_HERE
@@ -49,7 +50,7 @@ def check_of(item: pytest.Item) -> str | None:
     return with_case if with_case in OUTCOMES or with_case in SAME_HERE else name
 
 
-NOT_RUN: list[str] = []
+NOT_RUN = "not run on the baseline (demonstration/expected.py)"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -58,7 +59,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         check = check_of(item)
         if check in SAME_HERE:
             dropped.append(item)
-            NOT_RUN.append(f"{item.nodeid}: {SAME_HERE[check]}")
+            report(NOT_RUN, f"{item.nodeid}: {SAME_HERE[check]}")
         else:
             kept.append(item)
             if check is not None and check not in OUTCOMES:
@@ -70,10 +71,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if NOT_RUN:
-        terminalreporter.section("not run on the baseline (demonstration/expected.py)")
-        for line in NOT_RUN:
-            terminalreporter.write_line(line)

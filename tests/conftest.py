@@ -1,4 +1,5 @@
-"""Shared by every test folder: the checks of a feature the service does not have.
+"""Shared by every test folder: the checks of a feature the service does not have, and the
+run's summary (tests/summary.py).
 
 A check marked ``@pytest.mark.feature("NAME")`` proves one of the service's optional features,
 declared in the seam (tests/service.py). Where the seam says ``NAME = None``, the check
@@ -10,7 +11,9 @@ import importlib
 
 import pytest
 
-NOT_APPLICABLE: list[str] = []
+from tests.summary import SECTIONS, report
+
+SERVICE_LACKS = "not applicable to this service (tests/service.py)"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -22,7 +25,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         marker = item.get_closest_marker("feature")
         if marker is not None and getattr(service, marker.args[0]) is None:
             dropped.append(item)
-            NOT_APPLICABLE.append(f"{item.nodeid}: {marker.args[0]} = None")
+            report(SERVICE_LACKS, f"{item.nodeid}: {marker.args[0]} = None")
         else:
             kept.append(item)
     if dropped:
@@ -30,8 +33,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = kept
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:  # a pytest-xdist worker: the controller shows its lines
+        output["summary"] = SECTIONS
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """pytest-xdist's controller, as each worker ends: its summary lines."""
+    for section, lines in getattr(node, "workeroutput", {}).get("summary", {}).items():
+        for line in lines:
+            report(section, line)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if NOT_APPLICABLE:
-        terminalreporter.section("not applicable to this service (tests/service.py)")
-        for line in NOT_APPLICABLE:
+    for section, lines in SECTIONS.items():
+        terminalreporter.section(section)
+        for line in lines:
             terminalreporter.write_line(line)

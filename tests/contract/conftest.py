@@ -8,13 +8,15 @@ other room's, through the hook ``pytest_contract_images`` (profile.py).
 """
 
 import contextlib
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+import functools
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import testinfra
 
 from tests import service
+from tests.summary import report
 from tools import base_images, engine, images
 from tools.containers import (
     PREFIX,
@@ -55,14 +57,38 @@ def under_test(config: pytest.Config) -> list[Subject]:
     return own_images() + [subject for more in brought for subject in more]
 
 
+def image_of(item: pytest.Item) -> images.Image | None:
+    """The image a check runs on; None for a check on no image."""
+    return getattr(item, "callspec", None) and item.callspec.params.get("image")
+
+
+def parametrize_images(metafunc: pytest.Metafunc, subjects: list[Subject]) -> None:
+    """One case per image. An image's cases in one module are one group: pytest-xdist
+    (``--dist loadgroup``) runs them in one worker, which alone starts the containers and
+    builds they share (the pool's container, a canary build, the 5%-CPU observation)."""
+    module = metafunc.definition.path.name
+    metafunc.parametrize(
+        "image",
+        [
+            pytest.param(s, marks=pytest.mark.xdist_group(f"{s.name} {module}"), id=s.name)
+            for s in subjects
+        ],
+    )
+
+
+def group_of(item: pytest.Item) -> str | None:
+    """The group of a check on an image (parametrize_images); None for a check on no image."""
+    marker = item.get_closest_marker("xdist_group")
+    return marker.args[0] if marker else None
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "image" in metafunc.fixturenames:
-        subjects = under_test(metafunc.config)
-        metafunc.parametrize("image", subjects, ids=[subject.name for subject in subjects])
+        parametrize_images(metafunc, under_test(metafunc.config))
 
 
-NOT_APPLICABLE: list[str] = []
-# The check whose observation, a minute at 5% of a CPU, starts with the session.
+IMAGE_LACKS = "not applicable to this image (its profile, tests/service.py)"
+# The check whose observation, a minute at 5% of a CPU, starts with the first check on an image.
 CPU_LIMITED = "test_stays_healthy_under_a_5_percent_cpu_limit"
 
 
@@ -72,18 +98,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     kept, dropped = [], []
     for item in items:
         marker = item.get_closest_marker("declared")
-        subject = getattr(item, "callspec", None) and item.callspec.params.get("image")
+        subject = image_of(item)
         if marker and isinstance(subject, Subject) and not getattr(subject.profile, marker.args[0]):
             dropped.append(item)
-            NOT_APPLICABLE.append(
-                f"{item.nodeid}: {subject.name} does not declare {marker.args[0]}"
-            )
+            report(IMAGE_LACKS, f"{item.nodeid}: {subject.name} does not declare {marker.args[0]}")
         else:
             kept.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-    # The check under a CPU limit reads an observation started with the session (cpu_limited):
-    # last, it finds it done instead of waiting for it.
+    # The check under a CPU limit reads an observation started with its image's first check
+    # (cpu_limited): last, it finds it done instead of waiting for it.
     items[:] = sorted(kept, key=lambda item: getattr(item, "originalname", "") == CPU_LIMITED)
 
 
@@ -123,20 +147,60 @@ def database() -> Iterator[str | None]:
         yield beside
 
 
-@pytest.fixture(scope="session", autouse=True)
+class CpuLimited:
+    """The 5%-CPU observation (health.under_cpu_limit) of each image whose check under that
+    limit was selected, started with this process's first check on an image, beside the others,
+    since it waits a minute; read by that check, run last. Under pytest-xdist each worker starts
+    them all, as it cannot know which worker will run the check: the other's copy costs a
+    container at 5% of a CPU, where waiting for it in the check's own group held a worker idle
+    for most of a minute."""
+
+    def __init__(self, session: pytest.Session, pool: ThreadPoolExecutor) -> None:
+        wanted = {image_of(item).tag for item in session.items if item.originalname == CPU_LIMITED}
+        self._started = {tag: pool.submit(under_cpu_limit, tag) for tag in sorted(wanted)}
+
+    def result(self, tag: str) -> tuple[bool, str, str]:
+        """(holds, what was observed, a figure for the summary)."""
+        return self._started[tag].result()
+
+
+@pytest.fixture(scope="session")
 def cpu_limited(
     request: pytest.FixtureRequest, built_images: None, database: str | None
-) -> Iterator[dict[str, Future[tuple[bool, str, str]]]]:
-    """Each image whose check under a 5% CPU limit was selected (health.under_cpu_limit),
-    observed from the session's start, all at once and beside the other checks: it waits a
-    minute at 5% of a CPU."""
-    tags = {
-        item.callspec.params["image"].tag
-        for item in request.session.items
-        if getattr(item, "originalname", "") == CPU_LIMITED
-    }
-    with ThreadPoolExecutor(max_workers=max(len(tags), 1)) as pool:
-        yield {tag: pool.submit(under_cpu_limit, tag) for tag in tags}
+) -> Iterator[CpuLimited]:
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        yield CpuLimited(request.session, pool)
+
+
+# The groups whose checks this process ran; in pytest-xdist's controller, the workers that
+# ran each group: one each, or the containers and builds it shares were made twice.
+RAN: set[str] = set()
+WORKERS_OF: dict[str, set[str]] = {}
+
+
+@pytest.fixture(autouse=True)
+def _observe_cpu_limit_from_the_first_check(
+    request: pytest.FixtureRequest, cpu_limited: CpuLimited
+) -> None:
+    group = group_of(request.node)
+    if group is not None:
+        RAN.add(group)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    for group in getattr(node, "workeroutput", {}).get("groups", []):
+        WORKERS_OF.setdefault(group, set()).add(node.gateway.id)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["groups"] = sorted(RAN)
+    spread = {group: sorted(workers) for group, workers in WORKERS_OF.items() if len(workers) > 1}
+    if spread:  # pytest-xdist ignored the groups (pytest-dev/pytest-xdist#1386 did so)
+        report("error", f"a group's checks must run in one worker; ran in several: {spread}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
@@ -229,21 +293,7 @@ def python(container: Running, image: Subject):
     return run
 
 
-FIGURES: list[str] = []
-
-
 @pytest.fixture
-def figures() -> list[str]:
-    """Measurements a test wants shown at the end of the run, whatever its outcome."""
-    return FIGURES
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if FIGURES:
-        terminalreporter.section("image measurements")
-        for line in FIGURES:
-            terminalreporter.write_line(line)
-    if NOT_APPLICABLE:
-        terminalreporter.section("not applicable to this image (its profile, tests/service.py)")
-        for line in NOT_APPLICABLE:
-            terminalreporter.write_line(line)
+def figures() -> Callable[[str], None]:
+    """``figures(line)``: a measurement shown at the end of the run, whatever the outcome."""
+    return functools.partial(report, "image measurements")

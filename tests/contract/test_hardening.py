@@ -169,7 +169,7 @@ def test_has_no_world_writable_file_outside_tmp_and_data(
 
 
 def test_sigterm_during_writes_exits_0_within_2_seconds_and_keeps_every_201(
-    image: images.Image, expected: Expected, volume: str, figures: list[str]
+    image: images.Image, expected: Expected, volume: str, figures: Callable[[str], None]
 ) -> None:
     run_args = ("--env", f"{service.DATA_DIR}=/data", "--volume", f"{volume}:/data")
     container = start(image.tag, *run_args)
@@ -206,7 +206,7 @@ def test_sigterm_during_writes_exits_0_within_2_seconds_and_keeps_every_201(
         f"docker stop during writes: exit code {exit_code} after {seconds:.1f} s "
         f"(SIGKILL at {STOP_TIMEOUT} s); {len(confirmed)} writes acknowledged, {len(lost)} lost"
     )
-    figures.append(f"{image.tag}: {observed}")
+    figures(f"{image.tag}: {observed}")
     assert confirmed, "no write was acknowledged: nothing was measured"
     assert lost == [], "an acknowledged write was lost"
     verdict(expected, seconds < 2 and exit_code == 0, observed)

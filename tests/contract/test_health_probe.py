@@ -8,12 +8,13 @@ import json
 import statistics
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 from tools import engine, images
 from tools.containers import PREFIX, Running, remove_container, run_detached, try_start
 from tools.project import ENV_PREFIX, PACKAGE
 
+from .conftest import CpuLimited
 from .health import NO_HEALTHCHECK, health_verdict
 from .profile import Expected, verdict
 
@@ -96,7 +97,10 @@ print(json.dumps({{"seconds": runs, "exit": codes}}))
 
 
 def test_a_health_probe_costs_at_most_50_ms_of_cpu(
-    image: images.Image, python: Callable[[str], str], expected: Expected, figures: list[str]
+    image: images.Image,
+    python: Callable[[str], str],
+    expected: Expected,
+    figures: Callable[[str], None],
 ) -> None:
     """CPU time, not wall time: other builds on the engine slow the clock, far less the CPU."""
     if not engine.inspect(image.tag)["Config"].get("Healthcheck"):
@@ -105,7 +109,7 @@ def test_a_health_probe_costs_at_most_50_ms_of_cpu(
     measured = json.loads(python(PROBE_CPU))
     median = statistics.median(measured["seconds"])
     runs = ", ".join(f"{seconds * 1000:.0f}" for seconds in measured["seconds"])
-    figures.append(f"{image.tag}: health probe CPU, median of 7: {median * 1000:.0f} ms ({runs})")
+    figures(f"{image.tag}: health probe CPU, median of 7: {median * 1000:.0f} ms ({runs})")
     holds = median <= PROBE_CPU_SECONDS and set(measured["exit"]) == {0}
     observed = f"median {median * 1000:.0f} ms of CPU per probe ({runs} ms), exits {measured}"
     verdict(expected, holds, observed)
@@ -114,11 +118,11 @@ def test_a_health_probe_costs_at_most_50_ms_of_cpu(
 def test_stays_healthy_under_a_5_percent_cpu_limit(
     image: images.Image,
     expected: Expected,
-    figures: list[str],
-    cpu_limited: dict[str, Future[tuple[bool, str, str]]],
+    figures: Callable[[str], None],
+    cpu_limited: CpuLimited,
 ) -> None:
-    """Observed from the session's start on (conftest.py), beside the other checks: it waits."""
-    holds, observed, figure = cpu_limited[image.tag].result()
+    """Observed from the image's first check on (conftest.py), beside the others: it waits."""
+    holds, observed, figure = cpu_limited.result(image.tag)
     if figure:
-        figures.append(figure)
+        figures(figure)
     verdict(expected, holds, observed)

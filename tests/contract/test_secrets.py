@@ -6,8 +6,9 @@ Dockerfile can take one (a build arg, and a BuildKit secret mount). The build us
 cache: the canaries are the same each run (tools/canaries.py says why that is sound).
 """
 
+import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -19,55 +20,65 @@ from .profile import Expected, Subject, verdict
 CANARY_REMOTE = "https://git.example.invalid/org/repo.git"
 
 
-@pytest.fixture(scope="session")
-def canary_images(
-    tmp_path_factory: pytest.TempPathFactory, bases: dict[str, str], subjects: list[Subject]
-) -> Iterator[dict[str, str]]:
-    """Image name -> tag of its canary build; two built at a time, removed at the end."""
-    workdir = tmp_path_factory.mktemp("canary")
-    netrc = canaries.plant(workdir / "context")
-    tags = {image.name: f"{NAME}-canary:{image.name}" for image in subjects}
+class CanaryBuilds:
+    """Each image's canary build, made on its first check (in the worker that runs that image's
+    checks) from one planted context; where each canary was found in it. Removed at the end."""
 
-    def build(image: images.Image) -> None:
-        images.build(
-            image,
-            bases,
-            tag=tags[image.name],
-            context=workdir / "context",
-            quiet=True,
-            **canaries.build_inputs(netrc),
-        )
+    def __init__(self, workdir: Path, bases: dict[str, str]) -> None:
+        self._workdir, self._bases = workdir, bases
+        self._netrc: Path | None = None
+        self._tags: dict[str, str] = {}
+        self._leaks: dict[str, dict[str, list[str]]] = {}
 
-    try:
-        # Two at a time: more only queue for the same cores.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            list(pool.map(build, subjects))
-        yield tags
-    finally:
-        for tag in tags.values():
+    def tag(self, image: images.Image) -> str:
+        if image.name not in self._tags:
+            if self._netrc is None:
+                self._netrc = canaries.plant(self._workdir / "context")
+            tag = f"{NAME}-canary:{image.name}-{uuid.uuid4().hex[:8]}"
+            images.build(
+                image,
+                self._bases,
+                tag=tag,
+                context=self._workdir / "context",
+                quiet=True,
+                **canaries.build_inputs(self._netrc),
+            )
+            self._tags[image.name] = tag
+        return self._tags[image.name]
+
+    def leaks(self, image: images.Image) -> dict[str, list[str]]:
+        """Canary kind -> where it was found in the image's canary build."""
+        if image.name not in self._leaks:
+            self._leaks[image.name] = canaries.find(self.tag(image), self._workdir)
+        return self._leaks[image.name]
+
+    def remove(self) -> None:
+        for tag in self._tags.values():
             engine.docker("rmi", "--force", tag, check=False)
 
 
 @pytest.fixture(scope="session")
-def leaks(
-    canary_images: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, dict[str, list[str]]]:
-    """Image name -> canary kind -> where it was found."""
-    workdir = tmp_path_factory.mktemp("saved")
-    return {name: canaries.find(tag, workdir) for name, tag in canary_images.items()}
+def canary_builds(
+    tmp_path_factory: pytest.TempPathFactory, bases: dict[str, str]
+) -> Iterator[CanaryBuilds]:
+    builds = CanaryBuilds(tmp_path_factory.mktemp("canary"), bases)
+    try:
+        yield builds
+    finally:
+        builds.remove()
 
 
 @pytest.mark.parametrize("canary", canaries.CANARIES)
 def test_canary_secret_appears_nowhere_in_the_image(
-    leaks: dict, image: Subject, canary: str, expected: Expected
+    canary_builds: CanaryBuilds, image: Subject, canary: str, expected: Expected
 ) -> None:
-    where = leaks[image.name][canary]
+    where = canary_builds.leaks(image)[canary]
     verdict(expected, not where, f"{canary} canary found in: {where[:10]}")
 
 
 def test_source_label_names_the_remote_without_its_credentials(
-    canary_images: dict[str, str], image: images.Image, expected: Expected
+    canary_builds: CanaryBuilds, image: images.Image, expected: Expected
 ) -> None:
-    labels = engine.inspect(canary_images[image.name])["Config"]["Labels"] or {}
+    labels = engine.inspect(canary_builds.tag(image))["Config"]["Labels"] or {}
     source = labels.get("org.opencontainers.image.source")
     verdict(expected, source == CANARY_REMOTE, f"source label {source}")

@@ -8,6 +8,7 @@ every file of every layer), so they mean the same on the classic and the contain
 """
 
 import functools
+from collections.abc import Callable
 
 import pytest
 
@@ -53,10 +54,10 @@ def test_image_is_at_most_its_python_base_plus_the_venv_budget(
 
 @pytest.mark.declared("size_cap_mb")
 def test_image_is_at_most_its_size_cap(
-    image: Subject, expected: Expected, figures: list[str]
+    image: Subject, expected: Expected, figures: Callable[[str], None]
 ) -> None:
     size, cap = unpacked(image.tag), int(image.profile.size_cap_mb * 1e6)
-    figures.append(f"{image.tag}: {layer_sizes.megabytes(size)} unpacked")
+    figures(f"{image.tag}: {layer_sizes.megabytes(size)} unpacked")
     where = "over" if size > cap else "within"
     verdict(
         expected,

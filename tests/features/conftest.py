@@ -10,6 +10,7 @@ from tests.contract.conftest import (  # noqa: F401  (fixtures, shared with the 
     container,
     database,
     own_images,
+    parametrize_images,
     pool,
     python,
     volume,
@@ -19,8 +20,7 @@ from tests.contract.profile import HOLDS, Expected
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "image" in metafunc.fixturenames:
-        subjects = own_images()
-        metafunc.parametrize("image", subjects, ids=[subject.name for subject in subjects])
+        parametrize_images(metafunc, own_images())
 
 
 @pytest.fixture
