@@ -89,10 +89,15 @@ def not_yet_measured(body: str, new: str) -> str:
     return f"{NOT_YET_MEASURED.format(new=new, old=NAME)}\n\n{body}"
 
 
-def replace(text: str, new: str, *, measured_file: bool = False) -> str:
+# Kubernetes names its objects in DNS labels (RFC 1123: lower-case letters, digits and '-').
+KUBERNETES = "deploy/kubernetes/"
+
+
+def replace(text: str, new: str, *, measured_file: bool = False, dns: bool = False) -> str:
     """``text`` with the project's name, package and env prefix replaced by ``new``'s; a
     measured section (one that says "Measured by"), or a whole ``measured_file``, keeps its
-    figures and the old names in them, marked as not yet measured under the new name."""
+    figures and the old names in them, marked as not yet measured under the new name. ``dns``:
+    the name as a DNS label, its underscores hyphens (the env prefix keeps them)."""
     if measured_file and "Measured by" in text:
         return not_yet_measured(text, new)
     measured: list[str] = []
@@ -105,7 +110,8 @@ def replace(text: str, new: str, *, measured_file: bool = False) -> str:
 
     text = SECTION.sub(keep, text)
     # One pass, longest first: a new name that contains the old one is not renamed again.
-    names = {NAME: new, PACKAGE: new, PACKAGE.upper(): new.upper()}
+    label = new.replace("_", "-") if dns else new
+    names = {NAME: label, PACKAGE: label, PACKAGE.upper(): new.upper()}
     olds = re.compile("|".join(re.escape(old) for old in sorted(names, key=len, reverse=True)))
     text = olds.sub(lambda match: names[match.group(0)], text)
     for number, body in enumerate(measured):
@@ -127,7 +133,12 @@ def rename(new: str) -> list[str]:
     check(new)
     found = texts()
     rewritten = {
-        path: replace(text, new, measured_file=bool(MEASURED_FILES.match(path)))
+        path: replace(
+            text,
+            new,
+            measured_file=bool(MEASURED_FILES.match(path)),
+            dns=path.startswith(KUBERNETES),
+        )
         for path, text in found.items()
     }
     originals = {path: text for path, text in found.items() if rewritten[path] != text}

@@ -32,3 +32,9 @@ def test_a_file_of_measured_results_keeps_its_figures_under_the_old_name() -> No
     renamed = replace(result, NEW, measured_file=True)
     assert renamed == f"{NOT_YET_MEASURED.format(new=NEW, old=NAME)}\n\n{result}"
     assert replace(renamed, NEW, measured_file=True) == renamed
+
+
+def test_kubernetes_names_take_the_new_name_as_a_dns_label() -> None:
+    template = f"  name: {NAME}-data\n# {NAME.upper()}_PORT=tcp://...\n"
+    renamed = replace(template, "acme_links", dns=True)
+    assert renamed == "  name: acme-links-data\n# ACME_LINKS_PORT=tcp://...\n"
