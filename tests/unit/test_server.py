@@ -53,6 +53,9 @@ def serve(
     """Serve the app with uvicorn, as __main__ does but with ``parser``, on a free loopback
     port; each keyword is a setting."""
     monkeypatch.setattr(server, "HEAD_TIMEOUT_SECONDS", DEADLINE_SECONDS)
+    # The servers' threads log a request after answering it, which may be after the test has
+    # ended and pytest has closed that phase's log handler ("I/O operation on closed file").
+    monkeypatch.setattr(server.log, "propagate", False)
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
     def start(**settings: object) -> int:
