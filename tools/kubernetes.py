@@ -19,6 +19,7 @@ in the settings (docs, "Kubernetes").
 """
 
 import argparse
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,8 +78,27 @@ class Places:
     volume: dict
 
 
+# An object's name and namespace as the API server takes them: an RFC 1123 label. The
+# manifests' schemas leave the pattern out, so kubernetes-validate passes `name: acme_links`.
+DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+def invalid_names(manifests: dict[str, list[dict]], referenced: tuple[str, ...]) -> list[str]:
+    """Each object name, namespace or referenced Secret name that is not an RFC 1123 label, as
+    ``FILE: NAME`` (``referenced`` under ``Deployment``)."""
+    named = [
+        (file, document.get("metadata", {}).get(key))
+        for file, documents in manifests.items()
+        for document in documents
+        for key in ("name", "namespace")
+    ]
+    named += [("Deployment", name) for name in referenced]
+    return [f"{file}: {name!r}" for file, name in named if name and not DNS_LABEL.fullmatch(name)]
+
+
 def places(manifests: dict[str, list[dict]], folder: Path = TEMPLATES) -> Places:
-    """The Deployment's places for the profile; ImageToolError naming what it lacks."""
+    """The Deployment's places for the profile; ImageToolError naming what it lacks, or each
+    name Kubernetes would refuse."""
     deployments = [
         document
         for documents in manifests.values()
@@ -95,7 +115,6 @@ def places(manifests: dict[str, list[dict]], folder: Path = TEMPLATES) -> Places
         (volume,) = [v for v in pod["volumes"] if v["name"] == SECRETS_VOLUME]
         namespace = deployments[0]["metadata"]["namespace"]
         files = volume["secret"]["secretName"]
-        return Places(namespace, pod, container, probes, settings, files, volume)
     except (KeyError, TypeError, ValueError) as error:
         raise ImageToolError(
             f"{where(folder)}: its Deployment is not the template this tool fills "
@@ -103,6 +122,12 @@ def places(manifests: dict[str, list[dict]], folder: Path = TEMPLATES) -> Places
             f"envFrom is one secretRef; a volume {SECRETS_VOLUME!r} of a Secret): "
             f"{type(error).__name__} {error}"
         ) from None
+    if invalid := invalid_names(manifests, (settings, files)):
+        raise ImageToolError(
+            f"{where(folder)}: not a name Kubernetes takes (lower-case letters, digits and "
+            f"'-', at most 63): {', '.join(invalid)}"
+        )
+    return Places(namespace, pod, container, probes, settings, files, volume)
 
 
 def render(

@@ -218,6 +218,21 @@ def test_a_deployment_without_the_places_of_the_profile_is_one_line_naming_them(
         render(profile(), tmp_path / "empty")
 
 
+def test_a_name_kubernetes_refuses_is_one_line_naming_it(tmp_path: Path) -> None:
+    # The API server refuses these; kubernetes-validate's schemas pass them.
+    deployment = yaml.safe_load((TEMPLATES / "deployment.yaml").read_text())
+    deployment["metadata"]["namespace"] = "acme_links"
+    deployment["spec"]["template"]["spec"]["containers"][0]["envFrom"][0]["secretRef"]["name"] = (
+        "Acme-settings"
+    )
+    (tmp_path / "deployment.yaml").write_text(yaml.safe_dump(deployment))
+    with pytest.raises(
+        ImageToolError,
+        match=r"not a name Kubernetes takes .*'acme_links', Deployment: 'Acme-settings'$",
+    ):
+        render(profile(), tmp_path)
+
+
 def test_the_deployment_runs_the_image_it_is_given() -> None:
     published = "registry.example/app@sha256:" + "0" * 64
     assert container_of(documents(profile(), image=published))["image"] == published
