@@ -7,7 +7,7 @@ import pytest
 
 from tests import service
 from tests.contract.profile import ImageProfile, Subject
-from tests.summary import report
+from tests.summary import check_id, report
 
 from . import BASELINE
 from .expected import OUTCOMES, PYTHON, SAME_HERE
@@ -59,7 +59,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         check = check_of(item)
         if check in SAME_HERE:
             dropped.append(item)
-            report(NOT_RUN, f"{item.nodeid}: {SAME_HERE[check]}")
+            report(NOT_RUN, f"{check_id(item)}: {SAME_HERE[check]}")
         else:
             kept.append(item)
             if check is not None and check not in OUTCOMES:

@@ -11,7 +11,7 @@ import importlib
 
 import pytest
 
-from tests.summary import SECTIONS, report
+from tests.summary import SECTIONS, check_id, report
 
 SERVICE_LACKS = "not applicable to this service (tests/service.py)"
 
@@ -25,7 +25,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         marker = item.get_closest_marker("feature")
         if marker is not None and getattr(service, marker.args[0]) is None:
             dropped.append(item)
-            report(SERVICE_LACKS, f"{item.nodeid}: {marker.args[0]} = None")
+            report(SERVICE_LACKS, f"{check_id(item)}: {marker.args[0]} = None")
         else:
             kept.append(item)
     if dropped:

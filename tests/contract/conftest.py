@@ -16,7 +16,7 @@ import pytest
 import testinfra
 
 from tests import service
-from tests.summary import report
+from tests.summary import check_id, report
 from tools import base_images, engine, images
 from tools.containers import (
     PREFIX,
@@ -101,7 +101,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         subject = image_of(item)
         if marker and isinstance(subject, Subject) and not getattr(subject.profile, marker.args[0]):
             dropped.append(item)
-            report(IMAGE_LACKS, f"{item.nodeid}: {subject.name} does not declare {marker.args[0]}")
+            lacks = f"{subject.name} does not declare {marker.args[0]}"
+            report(IMAGE_LACKS, f"{check_id(item)}: {lacks}")
         else:
             kept.append(item)
     if dropped:
