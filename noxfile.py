@@ -78,7 +78,7 @@ def unit(session: nox.Session) -> None:
 
 @nox.session(python="3.13")
 def build(session: nox.Session) -> None:
-    """Build the service's images, and the demonstration's; each one's size and build time."""
+    """Build the service's images (and the demonstration's, when present): size, build time."""
     sync(session, "images")  # dive, which measures the sizes
     tool(session, "build", *session.posargs)
     if DEMONSTRATION:
