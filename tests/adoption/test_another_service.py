@@ -122,7 +122,8 @@ def test_a_minimal_image_without_its_drivers_library_fails_the_library_check(
     try:
         images.build(
             images.Image("broken-minimal", tag, broken.name),
-            base_images.used(),
+            # Resolved here: this checkout may have built nothing (build/images.json).
+            base_images.resolve()[1],
             tag=tag,
             context=copy,
             quiet=True,
