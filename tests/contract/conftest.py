@@ -65,7 +65,7 @@ def image_of(item: pytest.Item) -> images.Image | None:
 def parametrize_images(metafunc: pytest.Metafunc, subjects: list[Subject]) -> None:
     """One case per image. An image's cases in one module are one group: pytest-xdist
     (``--dist loadgroup``) runs them in one worker, which alone starts the containers and
-    builds they share (the pool's container, a canary build, the 5%-CPU observation)."""
+    builds they share (the pool's container, a canary build)."""
     module = metafunc.definition.path.name
     metafunc.parametrize(
         "image",
