@@ -155,8 +155,9 @@ if (ROOT / "tests" / "adoption").is_dir():  # the adoption proofs, optional: `rm
 
     @nox.session(python="3.13")
     def adoption(session: nox.Session) -> None:
-        """In copies without the other rooms: rename, lint, unit, build, serve; then another
-        service (tests/adoption/hello) in place of this one: lint, unit, build, test, compose."""
+        """In copies without the other rooms: rename, lint, unit, build, serve; then services of
+        other shapes (tests/adoption/*/) in place of this one: lint, unit, build, test, clients,
+        compose."""
         sync(session, "test", "images")
         session.run("pytest", "tests/adoption", *session.posargs)
 

@@ -3,9 +3,9 @@ offline support (the lab, the docs, the demonstration, these adoption proofs), r
 shortener is replaced by a service of another shape, and only the service's room is rewritten:
 the service (src/), its unit tests, its feature checks (none here), the seam
 (tests/service.py) and, where the service brings its own, pyproject.toml (its dependencies and
-its profile, [tool.service]) with uv.lock. Lint, unit, build, the whole image contract and
-compose then pass; no baseline is built. What the copy changed is printed, as `git diff
---stat`, and must lie in that room.
+its profile, [tool.service]) with uv.lock. Lint, unit, build, the whole image contract (the
+clients that wait, `nox -s clients`, included) and compose then pass; no baseline is built.
+What the copy changed is printed, as `git diff --stat`, and must lie in that room.
 
 The services, each a folder here (its README.md says its shape):
 - hello/: no database, no admin token, no /version; shortlink's pyproject.toml kept;
@@ -92,7 +92,7 @@ def test_lint_unit_build_the_image_contract_and_compose_pass_on_another_service(
     print(f"what adopting it changed in the renamed copy:\n{stat}")
     assert not outside, f"edited outside the service's room {ROOM}: {outside}"
     # The README's commands; `test` runs the unit tests too, so `unit` would run them twice.
-    done = run("nox", "-s", "lint", "build", "test", "compose", cwd=copy)
+    done = run("nox", "-s", "lint", "build", "test", "clients", "compose", cwd=copy)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-6000:]
     assert re.search(r"tests/contract/\S+\[minimal\] PASSED|\d+ passed", output), output[-2000:]

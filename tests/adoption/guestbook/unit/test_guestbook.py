@@ -16,6 +16,7 @@ from django.test import Client, override_settings
 
 from guestbook import __main__ as server
 from guestbook.config import PREFIX, InvalidSetting, Settings
+from guestbook.deadline import BodyDeadline
 
 STYLE = "/static/guestbook/style.css"
 
@@ -140,3 +141,17 @@ def test_a_stop_sent_while_a_worker_boots_is_not_lost(tmp_path: Path) -> None:
     seconds = time.monotonic() - started
     assert process.returncode == 0, "".join(said)
     assert seconds < server.GRACEFUL_SHUTDOWN_SECONDS - 1, f"stopped after {seconds:.1f} s"
+
+
+def test_a_body_still_arriving_at_its_deadline_gets_408_and_the_connection_closed() -> None:
+    served, peer = socket.socketpair()
+    peer.sendall(b"{")  # one byte of the ten announced, and no more
+    environ = {"CONTENT_LENGTH": "10", "gunicorn.socket": served}
+    environ["wsgi.input"] = served.makefile("rb")
+    answered: list[tuple[str, list[tuple[str, str]]]] = []
+    with served, peer:
+        BodyDeadline(lambda *_: [b"the app ran"], seconds=0.3)(
+            environ, lambda status, headers: answered.append((status, headers))
+        )
+    assert answered[0][0].startswith("408 ")
+    assert ("Connection", "close") in answered[0][1]

@@ -1,10 +1,13 @@
 """ledger's own tests: its API on a store in memory, its settings; no Docker, no database
 (the image checks run it against PostgreSQL)."""
 
+import asyncio
+
 import pytest
 from fastapi.testclient import TestClient
 
 from ledger.app import create_app
+from ledger.deadline import BodyDeadline
 from ledger.settings import PREFIX, InvalidSetting, Settings
 
 URL = "postgresql://ledger:secret@db:5432/ledger"
@@ -47,3 +50,21 @@ def test_the_driver_is_the_one_compiled_against_libpq() -> None:
     import psycopg2.extensions
 
     assert psycopg2.extensions.libpq_version() > 0
+
+
+def test_a_body_still_arriving_at_its_deadline_gets_408_and_the_connection_closed() -> None:
+    sent: list[dict] = []
+
+    async def trickle() -> dict:
+        await asyncio.sleep(0.05)
+        return {"type": "http.request", "body": b" ", "more_body": True}
+
+    async def record(message: dict) -> None:
+        sent.append(message)
+
+    async def never_called(*_: object) -> None:
+        raise AssertionError("the app ran on a body that never arrived")
+
+    asyncio.run(BodyDeadline(never_called, seconds=0.3)({"type": "http"}, trickle, record))
+    assert sent[0]["status"] == 408
+    assert (b"connection", b"close") in sent[0]["headers"]

@@ -19,6 +19,8 @@ log = logging.getLogger(__package__)
 GRACEFUL_SHUTDOWN_SECONDS = 5
 # Forked after the app is loaded: one worker's request never waits for another's.
 WORKERS = 2
+# Each worker's threads: requests it serves at once (a slow body holds one until its deadline).
+THREADS = 4
 # What the master sends its workers to stop them (gracefully, quickly; Ctrl-C): held from each
 # fork until the worker has its own handlers (hold_signals_across_forks).
 WORKER_SIGNALS = {signal.SIGTERM, signal.SIGQUIT, signal.SIGINT}
@@ -124,7 +126,11 @@ def options(settings: Settings) -> dict[str, object]:
     return {
         "bind": [f"{host}:{settings.port}"],
         "workers": WORKERS,
-        "worker_class": "sync",
+        # Keeps a connection alive between requests (sync closes each): a proxy's pool reuses it.
+        "worker_class": "gthread",
+        "threads": THREADS,
+        # Longer than a load balancer's idle timeout (60 s): it closes first, never us.
+        "keepalive": 75,
         "preload_app": True,
         "graceful_timeout": GRACEFUL_SHUTDOWN_SECONDS,
         "post_worker_init": handle_held_signals,

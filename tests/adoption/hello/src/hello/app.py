@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
+from .deadline import BodyDeadline
 from .settings import Settings
 
 
@@ -47,6 +48,7 @@ def create_app(data_dir: Path | None = None) -> FastAPI:
     image, calls it without arguments)."""
     greetings = Greetings(data_dir or Settings.from_environment().data_dir)
     app = FastAPI(title="hello")
+    app.add_middleware(BodyDeadline)
 
     @app.get("/healthz")
     def health() -> dict[str, str]:

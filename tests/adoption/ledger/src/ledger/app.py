@@ -5,6 +5,7 @@ from typing import Protocol
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
+from .deadline import BodyDeadline
 from .settings import Settings
 
 
@@ -26,6 +27,7 @@ def create_app(store: Store | None = None) -> FastAPI:
         settings = Settings.from_environment()
         store = Ledger(settings.database_url, settings.data_dir)
     app = FastAPI(title="ledger")
+    app.add_middleware(BodyDeadline)
 
     @app.get("/healthz")
     def health() -> dict[str, str]:
