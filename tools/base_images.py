@@ -58,8 +58,13 @@ def resolve_references(officials: list[str], arch: str | None = None) -> tuple[s
     beside it, which no Dockerfile names)."""
     chosen_mode = mode()
     if chosen_mode == "auto":
-        reachable = all(image_exists(ref) or _pulls(ref) for ref in officials)
-        chosen_mode = "official" if reachable else "standin"
+        missing = [ref for ref in officials if not image_exists(ref) and not _pulls(ref)]
+        chosen_mode = "standin" if missing else "official"
+        if missing and standins is None:
+            raise ImageToolError(
+                f"cannot pull {missing[0]}: no registry answers, and the offline support "
+                "(offline/), which makes stand-ins, was removed"
+            )
     if chosen_mode == "official":
         for ref in officials:
             if not image_exists(ref) and not _pulls(ref):

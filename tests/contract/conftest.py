@@ -27,6 +27,7 @@ from tools.containers import (
     run_python,
     start,
 )
+from tools.profile import profile
 
 from . import toolbox
 from .health import under_cpu_limit
@@ -119,19 +120,18 @@ def expected(request: pytest.FixtureRequest, image: Subject) -> Expected:
     return image.expected(request.node.originalname, str(cases[0]) if cases else None)
 
 
-@pytest.fixture(scope="session")
-def subjects(request: pytest.FixtureRequest) -> list[Subject]:
-    """Every image under test (under_test)."""
-    return under_test(request.config)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def built_images(subjects: list[Subject]) -> None:
-    """Stop the run with one clear message when the engine or the images are missing."""
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stop the run in one line when the engine, an image, the record of its bases or the
+    database's image is missing: in the process that starts pytest-xdist's workers, before it
+    starts them (a worker that stops the run crashes it: a traceback, INTERNALERROR)."""
+    if hasattr(session.config, "workerinput"):
+        return
     try:
         engine.require_engine()
-        images.require_built(*subjects)
+        images.require_built(*under_test(session.config))
         base_images.used()
+        if database := profile().database:
+            base_images.image_to_run(database.image)
     except engine.ImageToolError as error:
         pytest.exit(str(error), returncode=1)
 
@@ -139,12 +139,13 @@ def built_images(subjects: list[Subject]) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def database() -> Iterator[str | None]:
     """The database the service's profile declares, serving beside every container the checks
-    start (tools.containers.database_beside): its container id; None without one."""
+    start (tools.containers.database_beside): its container id; None without one. When it does
+    not serve, each check fails with the one line that says why."""
     with contextlib.ExitStack() as stack:
         try:
             beside = stack.enter_context(database_beside())
         except engine.ImageToolError as error:
-            pytest.exit(f"the database beside the service: {error}", returncode=1)
+            pytest.fail(f"the database beside the service: {error}", pytrace=False)
         yield beside
 
 
@@ -166,9 +167,7 @@ class CpuLimited:
 
 
 @pytest.fixture(scope="session")
-def cpu_limited(
-    request: pytest.FixtureRequest, built_images: None, database: str | None
-) -> Iterator[CpuLimited]:
+def cpu_limited(request: pytest.FixtureRequest, database: str | None) -> Iterator[CpuLimited]:
     with ThreadPoolExecutor(max_workers=4) as pool:
         yield CpuLimited(request.session, pool)
 

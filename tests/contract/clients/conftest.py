@@ -13,7 +13,7 @@ from .test_waiting_clients import OBSERVERS
 
 @pytest.fixture(scope="session")
 def observed(
-    request: pytest.FixtureRequest, built_images: None, database: str | None
+    request: pytest.FixtureRequest, database: str | None
 ) -> Iterator[dict[tuple[str, str], Future[tuple[bool, str]]]]:
     """(check, image tag) -> its observation, for every check of test_clients.py selected."""
     wanted = {
