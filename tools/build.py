@@ -62,10 +62,12 @@ def run_build_checks(bases: dict[str, str]) -> None:
 
 
 def check() -> None:
-    """Raise ImageToolError unless the engine answers, has room, and holds the images."""
+    """Raise ImageToolError unless the engine answers, has room, and holds the images, and
+    `nox -s build` wrote down which bases it built them on."""
     engine.require_engine()
     engine.require_free_space()
     images.require_built(*images.shipped())
+    base_images.used()
 
 
 def serve(port: int) -> None:
