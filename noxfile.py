@@ -35,6 +35,11 @@ STANDINS = Path("offline")
 # pytest-xdist workers, an image's checks of one module in one of them, which alone makes
 # what they share (tests/contract/conftest.py, parametrize_images).
 PARALLEL = ["--numprocesses=2", "--dist=loadgroup"]
+# The service's unit tests, its seam's and the tools'.
+UNIT = ["tests/unit", "tests/seam", "tests/tools"]
+# The sessions that passed in this nox run, whole (no posargs): `nox -s unit test` runs the unit
+# tests once.
+PASSED: set[str] = set()
 
 nox.options.sessions = ["lint", "unit"]
 nox.options.default_venv_backend = "uv"
@@ -73,7 +78,9 @@ def lint(session: nox.Session) -> None:
 def unit(session: nox.Session) -> None:
     """The service's own tests, its seam to the image checks, the tools' tests; no Docker."""
     sync(session, "test")
-    session.run("pytest", "tests/unit", "tests/seam", "tests/tools", *session.posargs)
+    session.run("pytest", *UNIT, *session.posargs)
+    if not session.posargs:
+        PASSED.add("unit")
 
 
 @nox.session(python="3.13")
@@ -87,15 +94,19 @@ def build(session: nox.Session) -> None:
 
 @nox.session(python="3.13")
 def test(session: nox.Session) -> None:
-    """Unit tests, then the image contract and the service's features on the built images."""
+    """Unit tests (unless `unit` passed in this run), then the image contract and the
+    service's features on the built images."""
     tool(session, "build", "--check")  # before installing anything: no engine, no images
     if DEMONSTRATION:
         session.run(sys.executable, "-m", "demonstration.build", "--check", external=True)
     sync(session, "test", "images")
     present = [str(path) for path in (FEATURES, STANDINS) if path.exists()]
     demonstration = [*DEMONSTRATED, "demonstration"] if DEMONSTRATION else []
+    unit_tests = [] if "unit" in PASSED else UNIT
+    if not unit_tests:
+        session.log("the unit tests passed in this run's `unit` session: not run again")
     session.run(
-        "pytest", "tests/unit", "tests/seam", "tests/tools", "tests/contract", *present,
+        "pytest", *unit_tests, "tests/contract", *present,
         "--ignore=tests/contract/reproducible", "--ignore=tests/contract/clients",
         "--ignore=demonstration/clients", *demonstration, *PARALLEL, *session.posargs,
     )  # fmt: skip
