@@ -13,7 +13,7 @@ ENV UV_COMPILE_BYTECODE=1
 ENV UV_LINK_MODE=copy
 # The base's Python only: the runtime has the same one at the same path.
 ENV UV_PYTHON_DOWNLOADS=never
-# The same bytes each build: no uv_cache.json in .dist-info; SOURCE_DATE_EPOCH: hash-checked .pyc.
+# Same bytes each build: no uv_cache.json in .dist-info; hash-checked .pyc (not the image's dates).
 ENV UV_NO_INSTALLER_METADATA=1 SOURCE_DATE_EPOCH=0
 # Build where the runtime will find the venv.
 WORKDIR /app
@@ -29,7 +29,7 @@ RUN --mount=from=uv,source=/uv,target=/bin/uv --mount=type=cache,target=/root/.c
 COPY pyproject.toml uv.lock README.md ./
 COPY src src
 # Non-editable; --offline: built by the uv_build in this uv, which must lie in pyproject.toml's
-# [build-system] range (tests/tools/test_pins.py); uv makes .venv/.lock 0666: remove o+w.
+# [build-system] range (tests/tools/test_pins.py); uv makes .venv/.lock 0666 (the notes): o-w.
 RUN --mount=from=uv,source=/uv,target=/bin/uv --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-editable --no-dev --offline \
     && find .venv -perm -0002 ! -type l -exec chmod o-w {} +
