@@ -136,9 +136,10 @@ def kubernetes(session: nox.Session) -> None:
     tool(session, "kubernetes", *session.posargs)
 
 
-@nox.session(venv_backend="none")
+@nox.session(python="3.13")
 def rename(session: nox.Session) -> None:
     """Adopt the project under your own name: `nox -s rename -- NEWNAME`."""
+    sync(session, "lint")  # ruff, which formats what the rename rewrote as lint wants it
     tool(session, "rename", *session.posargs)
 
 
