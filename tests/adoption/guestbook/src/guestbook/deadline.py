@@ -10,10 +10,10 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.conf import settings
+
 # Far longer than any client of this service takes to send its small JSON bodies.
 BODY_TIMEOUT_SECONDS = 10
-# Django's own cap on a body it reads into memory (DATA_UPLOAD_MAX_MEMORY_SIZE's default).
-MAX_BODY_BYTES = 2_621_440
 App = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -30,7 +30,9 @@ class BodyDeadline:
         sock = environ.get("gunicorn.socket")
         if not length or sock is None:
             return self.app(environ, start_response)
-        if length > MAX_BODY_BYTES:
+        # Django's own cap on a body it reads into memory (None: no cap).
+        cap = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if cap is not None and length > cap:
             return refuse(start_response, "413 Content Too Large", b"the request body is too large")
         timer = threading.Timer(self.seconds, shut_for_reading, (sock,))
         timer.start()
